@@ -1,0 +1,124 @@
+"""Who is calling: Bearer token or cookie session (+ CSRF), and what they may do."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Request
+
+from bob.auth import service as auth
+from bob.auth import tokens
+from bob.auth.models import AuthSession, User
+from bob.auth.permissions import Permission, permissions_for
+from bob.deps import SessionDep, SettingsDep, client_ip, request_id
+from bob.errors import Forbidden, Unauthorized
+from bob.governance.service import Actor
+from bob.tenants.models import Tenant
+
+SESSION_COOKIE = "bob_session"
+CSRF_COOKIE = "bob_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class Principal:
+    user: User
+    auth_session: AuthSession
+    via: Literal["bearer", "cookie"]
+    permissions: frozenset[Permission]
+    actor: Actor
+
+    @property
+    def tenant(self) -> Tenant | None:
+        return self.user.tenant
+
+    @property
+    def tenant_id(self) -> uuid.UUID:
+        """The caller's tenant; only reached behind a tenant permission, which admins lack."""
+        if self.user.tenant_id is None:
+            raise Forbidden("this endpoint is for a business's team members")
+        return self.user.tenant_id
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    return token.strip()
+
+
+async def get_principal(
+    request: Request, session: SessionDep, settings: SettingsDep
+) -> Principal | None:
+    token = _bearer_token(request)
+    via: Literal["bearer", "cookie"] = "bearer"
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        via = "cookie"
+    if not token:
+        return None
+    auth_session = await auth.resolve_token(session=session, settings=settings, token=token)
+    # Cookies ride along on cross-site requests; a header a foreign page cannot set does not.
+    if (
+        via == "cookie"
+        and request.method not in SAFE_METHODS
+        and not tokens.csrf_matches(
+            secret=settings.secret,
+            session_id=auth_session.id,
+            presented=request.headers.get(CSRF_HEADER),
+        )
+    ):
+        raise Forbidden(
+            f"missing or wrong {CSRF_HEADER} header (cookie sessions need it on every "
+            "unsafe request; the token comes with the login response)",
+            code="csrf_failed",
+        )
+    user = auth_session.user
+    return Principal(
+        user=user,
+        auth_session=auth_session,
+        via=via,
+        permissions=permissions_for(user.role),
+        actor=Actor(
+            type="user",
+            id=user.id,
+            label=user.email,
+            ip=client_ip(request),
+            request_id=request_id(request),
+        ),
+    )
+
+
+OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
+
+
+async def require_login(principal: OptionalPrincipal) -> Principal:
+    if principal is None:
+        raise Unauthorized("log in first: send 'Authorization: Bearer <token>' or a session cookie")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(require_login)]
+
+
+@cache
+def _permission_checker(permission: Permission) -> Any:
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if permission not in principal.permissions:
+            raise Forbidden(f"your role ({principal.user.role}) lacks the permission {permission}")
+        return principal
+
+    check.__name__ = f"require_{permission.value.replace('.', '_')}"
+    return check
+
+
+def Require(permission: Permission) -> Any:
+    """`principal: Annotated[Principal, Require(Permission.CHAT_MANAGE)]`."""
+    return Depends(_permission_checker(permission))

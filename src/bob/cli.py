@@ -1,0 +1,311 @@
+"""The `bob` command: serve, worker, migrate, and admin/tenant/demo/audit commands."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import click
+import typer
+import uvicorn
+
+from bob.auth import service as auth
+from bob.db import migrate as migrations
+from bob.db.session import Database
+from bob.errors import BobError, ConfigurationError
+from bob.governance import service as audit
+from bob.logging import configure_logging
+from bob.settings import Settings
+from bob.tenants import service as tenants
+from bob.tenants.models import Plan
+
+T = TypeVar("T")
+log = logging.getLogger("bob.cli")
+
+cli = typer.Typer(
+    name="bob",
+    help="Bob, the governed AI front office.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+admin_cli = typer.Typer(help="Platform admins.", no_args_is_help=True)
+tenant_cli = typer.Typer(help="Tenants (businesses).", no_args_is_help=True)
+audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
+cli.add_typer(admin_cli, name="admin")
+cli.add_typer(tenant_cli, name="tenant")
+cli.add_typer(audit_cli, name="audit")
+
+DEMO_ADMIN = ("admin@example.com", "bob-admin-demo-password")
+DEMO_OWNER = ("owner@demo-shop.example.com", "demo-owner-password")
+DEMO_AGENT = ("agent@demo-shop.example.com", "demo-agent-password")
+DEMO_BUSINESS_ID = "demo-shop"
+
+
+class UserError(Exception):
+    """A problem with what the user asked for: one line on stderr, exit code 2."""
+
+
+def _settings(**overrides: Any) -> Settings:
+    settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    configure_logging(json_lines=settings.is_production, level=settings.log_level)
+    settings.check()
+    return settings
+
+
+def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async def main() -> T:
+        db = Database(settings.database_url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(main())
+
+
+def _prepare_database(settings: Settings, *, apply: bool) -> None:
+    """Migrate (or check) the database and make sure the platform tenant exists."""
+    if apply:
+        migrations.upgrade(settings)
+
+    async def work(db: Database) -> None:
+        from bob.main import check_migrated
+
+        await check_migrated(db, settings)
+        async with db.transaction() as session:
+            await tenants.ensure_platform_tenant(session=session, settings=settings)
+
+    _run(settings, work)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface [BOB_HOST].")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port [BOB_PORT].")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+) -> None:
+    """Serve Bob over HTTP (SQLite databases are migrated first)."""
+    settings = _settings(host=host, port=port)
+    if settings.is_sqlite and workers > 1:
+        raise UserError("SQLite is served by one process; use PostgreSQL for --workers > 1")
+    _prepare_database(settings, apply=settings.is_sqlite)
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "log_config": None,
+        "server_header": False,
+    }
+    log.info("Bob is serving on %s", settings.public_url)
+    if workers == 1:
+        from bob.main import create_app
+
+        uvicorn.run(create_app(settings), **common)
+    else:
+        # Worker processes build their own app from the environment.
+        import os
+
+        os.environ["BOB_HOST"], os.environ["BOB_PORT"] = settings.host, str(settings.port)
+        uvicorn.run("bob.main:app_from_env", factory=True, workers=workers, **common)
+
+
+@cli.command()
+def worker() -> None:
+    """Run background work (webhook delivery) until SIGTERM or Ctrl-C."""
+    settings = _settings()
+    _prepare_database(settings, apply=False)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("worker started")
+        await stop.wait()
+        log.info("worker stopped")
+
+    asyncio.run(main())
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply pending database migrations."""
+    settings = _settings()
+    _prepare_database(settings, apply=True)
+    typer.echo("database is up to date")
+
+
+@admin_cli.command("create")
+def admin_create(
+    email: Annotated[str, typer.Option(help="Login email.")],
+    password: Annotated[str, typer.Option(help="At least 10 characters.")],
+) -> None:
+    """Create a platform admin."""
+    settings = _settings()
+
+    async def work(db: Database) -> bool:
+        async with db.transaction() as session:
+            _, created = await auth.ensure_platform_admin(
+                session=session,
+                settings=settings,
+                email=email,
+                password=password,
+                actor=audit.CLI,
+            )
+            return created
+
+    if not _run(settings, work):
+        raise UserError(f"a user with email {email.strip().lower()} already exists")
+    typer.echo(f"platform admin {email.strip().lower()} created")
+
+
+@tenant_cli.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Option(help="Business name.")],
+    business_id: Annotated[str, typer.Option(help="Lowercase slug, unique.")],
+    owner_email: Annotated[str, typer.Option(help="The owner's login email.")],
+    owner_password: Annotated[str, typer.Option(help="At least 10 characters.")],
+    plan: Annotated[Plan, typer.Option(case_sensitive=False)] = Plan.STARTER,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a tenant and its owner."""
+    settings = _settings()
+    _check_email(owner_email, "--owner-email")
+
+    async def work(db: Database) -> tenants.NewTenant:
+        async with db.transaction() as session:
+            return await tenants.create_tenant(
+                session=session,
+                settings=settings,
+                actor=audit.CLI,
+                name=name,
+                business_id=business_id,
+                plan=plan.value,
+                owner_email=owner_email,
+                owner_password=owner_password,
+            )
+
+    created = _run(settings, work)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {"tenant_id": str(created.tenant.id), "business_id": created.tenant.business_id}
+            )
+        )
+    else:
+        typer.echo(f"tenant {created.tenant.business_id} created (id {created.tenant.id})")
+
+
+def _check_email(value: str, option: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise UserError(f"{option}: {exc}") from None
+
+
+@cli.command()
+def demo() -> None:
+    """Create (or keep) a platform admin and a demo business, then print how to log in."""
+    settings = _settings()
+    if settings.is_production:
+        raise UserError("the demo uses well-known passwords and is refused in production")
+    _prepare_database(settings, apply=settings.is_sqlite)
+
+    async def work(db: Database) -> None:
+        async with db.transaction() as session:
+            await auth.ensure_platform_admin(
+                session=session,
+                settings=settings,
+                email=DEMO_ADMIN[0],
+                password=DEMO_ADMIN[1],
+                actor=audit.CLI,
+            )
+            await tenants.ensure_demo_tenant(
+                session=session,
+                settings=settings,
+                business_id=DEMO_BUSINESS_ID,
+                name="Demo Outdoor Shop",
+                owner=DEMO_OWNER,
+                agent=DEMO_AGENT,
+            )
+
+    _run(settings, work)
+    base = settings.public_url
+    typer.echo(
+        "\n".join(
+            [
+                "Bob demo is ready.",
+                f"  Site:              {base}/",
+                f"  Health:            {base}/api/health",
+                f"  API reference:     {base}/api/docs",
+                f"  Platform admin:    {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}  (POST /api/auth/login)",
+                f"  Demo shop owner:   {DEMO_OWNER[0]} / {DEMO_OWNER[1]}"
+                "  (POST /api/customers/auth/login)",
+                f"  Demo shop agent:   {DEMO_AGENT[0]} / {DEMO_AGENT[1]}",
+            ]
+        )
+    )
+
+
+@audit_cli.command("verify")
+def audit_verify(
+    business_id: Annotated[
+        str | None, typer.Option("--business-id", help="Check one tenant only.")
+    ] = None,
+) -> None:
+    """Recompute the audit hash chains; exit 1 if any entry was changed or removed."""
+    settings = _settings()
+
+    async def work(db: Database) -> tuple[int, list[audit.ChainProblem]]:
+        async with db.transaction() as session:
+            tenant_id = None
+            if business_id is not None:
+                tenant = await tenants.get_tenant_by_business_id(
+                    session=session, business_id=business_id
+                )
+                tenant_id = tenant.id
+            return await audit.verify_chain(
+                session=session, key=auth.audit_key(settings), tenant_id=tenant_id
+            )
+
+    checked, problems = _run(settings, work)
+    if problems:
+        for problem in problems:
+            where = f"entry {problem.seq}" if problem.seq is not None else "chain head"
+            typer.echo(f"TAMPERED tenant {problem.tenant_id} {where}: {problem.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"audit log intact: {checked} entries verified")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: errors are one line on stderr; bad arguments and refused requests exit 2."""
+    try:
+        result = cli(args=argv, standalone_mode=False, prog_name="bob")
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        message = exc.format_message().replace("\n", " ")
+        context = getattr(exc, "ctx", None)
+        command = context.command_path if context is not None else "bob"
+        print(f"{command}: error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except (UserError, BobError, ConfigurationError) as exc:
+        print(f"bob: error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(result if isinstance(result, int) else 0)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

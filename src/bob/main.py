@@ -1,0 +1,198 @@
+"""The application factory: middleware, error mapping, routers, templates and static files."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bob import __version__
+from bob.auth import service as auth
+from bob.auth.router import router as auth_router
+from bob.db import migrate
+from bob.db.session import Database
+from bob.errors import BobError, ConfigurationError
+from bob.governance import service as audit
+from bob.governance.router import router as audit_router
+from bob.health import router as health_router
+from bob.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from bob.ratelimit import RateLimiter, make_storage
+from bob.settings import Settings
+from bob.tenants.router import router as tenants_router
+
+log = logging.getLogger("bob")
+PACKAGE_DIR = Path(__file__).parent
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, **extra}}
+
+
+def _request_id_header(request: Request) -> dict[str, str]:
+    value = request.scope.get("state", {}).get("request_id")
+    return {"X-Request-ID": str(value)} if value else {}
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    # ("body", "owner", "email") -> "owner.email"; query and path keep their own names.
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"} and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BobError)
+    async def bob_error(request: Request, exc: BobError) -> JSONResponse:
+        headers: dict[str, str] = {}
+        if exc.status_code == 401:
+            headers["WWW-Authenticate"] = "Bearer"
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
+        return JSONResponse(
+            error_body(exc.code, exc.message), status_code=exc.status_code, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = list(exc.errors())
+        json_error = next((e for e in errors if e.get("type") == "json_invalid"), None)
+        if json_error is not None:
+            detail = (json_error.get("ctx") or {}).get("error", "")
+            return JSONResponse(
+                error_body(
+                    "invalid_json", f"request body is not valid JSON: {detail}".rstrip(": ")
+                ),
+                status_code=400,
+            )
+        fields = [
+            {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
+            for e in errors
+        ]
+        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
+        return JSONResponse(error_body("validation_error", message, fields=fields), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        if exc.status_code == 404 and message == "Not Found":
+            message = f"no such path: {request.url.path}"
+        return JSONResponse(
+            error_body(code, message), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Runs outside the other middleware, so the request id is added here by hand.
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return JSONResponse(
+            error_body("internal_error", "something went wrong on our side; it has been logged"),
+            status_code=500,
+            headers=_request_id_header(request),
+        )
+
+
+async def _bootstrap_admin(app: FastAPI) -> None:
+    settings: Settings = app.state.settings
+    if not (settings.bootstrap_admin_email and settings.bootstrap_admin_password):
+        return
+    db: Database = app.state.db
+    async with db.transaction() as session:
+        _, created = await auth.ensure_platform_admin(
+            session=session,
+            settings=settings,
+            email=settings.bootstrap_admin_email,
+            password=settings.bootstrap_admin_password.get_secret_value(),
+            actor=audit.SYSTEM,
+        )
+    if created:
+        log.info("created platform admin %s", settings.bootstrap_admin_email)
+
+
+async def check_migrated(db: Database, settings: Settings) -> None:
+    async with db.engine.connect() as connection:
+        current = await connection.run_sync(migrate.current_revisions)
+    if current != migrate.head_revisions(settings):
+        raise ConfigurationError(
+            "the database is not migrated to this version of Bob; run `bob migrate` first"
+        )
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    settings.check()
+    db = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await check_migrated(db, settings)
+        await _bootstrap_admin(app)
+        yield
+        if database is None:
+            await db.dispose()
+
+    app = FastAPI(
+        title="Bob",
+        version=__version__,
+        description="A self-hostable, multi-tenant governed AI front office.",
+        openapi_url="/api/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.limiter = RateLimiter(make_storage(settings.redis_url))
+    app.state.templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
+
+    _install_error_handlers(app)
+    # Added innermost first: the request id wraps everything, so even a 413 carries one.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        hsts=settings.secure_cookies,
+        frameable_prefixes=("/widget/",),
+    )
+    app.add_middleware(RequestIdMiddleware)
+
+    app.include_router(health_router)
+    app.include_router(auth_router)
+    app.include_router(tenants_router)
+    app.include_router(audit_router)
+    app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> HTMLResponse:
+        templates: Jinja2Templates = request.app.state.templates
+        return templates.TemplateResponse(
+            request, "index.html", {"platform_name": "Bob", "version": __version__}
+        )
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """Import-string factory for `uvicorn --factory` with several worker processes."""
+    return create_app(Settings())

@@ -1,0 +1,222 @@
+"""Bob's configuration: one typed object read from `BOB_*` environment variables (or `.env`)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bob.errors import ConfigurationError
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+MIN_SECRET_KEY_LENGTH = 32
+_WEAK_SECRETS = {"changeme", "change-me", "secret", "password", "development", "bob", "test"}
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="BOB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Field(
+        Environment.DEVELOPMENT,
+        description="`development` (friendly defaults, readable logs) or `production` "
+        "(JSON logs, a strong BOB_SECRET_KEY is required).",
+    )
+    data_dir: Path = Field(
+        Path("./var"),
+        description="Where Bob keeps its files: the SQLite database and, in development, "
+        "the generated secret key.",
+    )
+    database_url: str = Field(
+        "",
+        description="SQLAlchemy URL. Empty means SQLite in the data dir. PostgreSQL: "
+        "postgresql+asyncpg://user@host/db or postgresql+psycopg://user@host/db.",
+    )
+    secret_key: SecretStr = Field(
+        SecretStr(""),
+        description="Signs tokens and CSRF tokens and keys the audit chain. In development it is "
+        "generated once and kept in the data dir; production refuses to start without a "
+        f"strong one (at least {MIN_SECRET_KEY_LENGTH} characters).",
+    )
+    public_url: str = Field(
+        "",
+        description="The URL visitors use to reach Bob, e.g. https://office.example.com. "
+        "Empty means http://BOB_HOST:BOB_PORT.",
+    )
+    host: str = Field("127.0.0.1", description="Interface `bob serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `bob serve` listens on.")
+    allow_signup: bool = Field(
+        False, description="Allow anyone to create a business with POST /api/customers/signup."
+    )
+    platform_business_id: str = Field(
+        "bob-platform",
+        description="business_id of the platform's own tenant (anonymous chat on Bob's own site).",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis for rate limits shared between processes, "
+        "e.g. redis://127.0.0.1:6379/0. Without it limits are kept in memory (one process).",
+    )
+    bootstrap_admin_email: str | None = Field(
+        None, description="Create this platform admin on start when no such user exists."
+    )
+    bootstrap_admin_password: SecretStr | None = Field(
+        None, description="Password for BOB_BOOTSTRAP_ADMIN_EMAIL."
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest request body accepted (413 above it)."
+    )
+    access_token_ttl_seconds: int = Field(
+        3600, ge=60, description="Lifetime of a Bearer token from a login."
+    )
+    session_ttl_seconds: int = Field(
+        8 * 3600, ge=60, description="Lifetime of a cookie session from a login."
+    )
+    login_limit_per_account: str = Field(
+        "5/15minutes",
+        description="Failed logins allowed per account (`limits` notation) before 429.",
+    )
+    login_limit_per_ip: str = Field(
+        "30/15minutes", description="Failed logins allowed per client IP before 429."
+    )
+    signup_limit_per_ip: str = Field(
+        "10/hour", description="Self-service signups allowed per client IP."
+    )
+    log_level: str = Field("INFO", description="Python log level.")
+    forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="Comma-separated proxies whose X-Forwarded-For/-Proto are trusted.",
+    )
+
+    @field_validator("forwarded_allow_ips", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("platform_business_id")
+    @classmethod
+    def _check_slug(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError("must be a lowercase slug: a-z, 0-9 and '-', 1 to 63 characters")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _check_public_url(cls, value: str) -> str:
+        if not value:
+            return value
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an absolute http(s) URL such as https://office.example.com")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'bob.db').as_posix()}"
+        self.database_url = normalize_database_url(self.database_url)
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        return self
+
+    # ---- derived values -------------------------------------------------------------------
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.public_url.startswith("https://")
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The installation secret, resolved once: configured, or kept in the data dir."""
+        configured = self.secret_key.get_secret_value()
+        if configured:
+            problem = weak_secret_reason(configured)
+            if problem and self.is_production:
+                raise ConfigurationError(f"BOB_SECRET_KEY is too weak: {problem}")
+            return configured.encode()
+        if self.is_production:
+            raise ConfigurationError(
+                "BOB_SECRET_KEY is required in production "
+                f"(at least {MIN_SECRET_KEY_LENGTH} random characters; "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'` makes one)"
+            )
+        return _development_secret(self.data_dir).encode()
+
+    def check(self) -> None:
+        """Refuse unsafe values before anything starts; raises ConfigurationError."""
+        _ = self.secret
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept the common spellings and pick an async driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    if url.startswith("sqlite:///"):
+        return "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+    if not url.startswith(
+        ("sqlite+aiosqlite://", "postgresql+asyncpg://", "postgresql+psycopg://")
+    ):
+        raise ConfigurationError(
+            "BOB_DATABASE_URL must be sqlite+aiosqlite:///path, postgresql+asyncpg://… "
+            "or postgresql+psycopg://…"
+        )
+    return url
+
+
+def weak_secret_reason(value: str) -> str | None:
+    if len(value) < MIN_SECRET_KEY_LENGTH:
+        return f"shorter than {MIN_SECRET_KEY_LENGTH} characters"
+    if value.lower() in _WEAK_SECRETS or len(set(value)) < 8:
+        return "too predictable"
+    return None
+
+
+def _development_secret(data_dir: Path) -> str:
+    path = data_dir / SECRET_KEY_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    # O_EXCL: when two processes start at once, exactly one writes and both read the same key.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from bob.tenants.models import Plan
+
+BusinessId = str
+PlanCode = Literal["starter", "pro", "enterprise"]
+TenantRole = Literal["owner", "admin", "agent", "viewer"]
+
+
+class TenantBrief(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    business_id: str
+    name: str
+
+
+class TenantRead(TenantBrief):
+    status: str
+    plan: str
+    created_at: datetime
+    suspended_at: datetime | None
+
+
+class TenantCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    business_id: BusinessId | None = Field(
+        None, description="Lowercase slug; made from the name when omitted."
+    )
+    plan: PlanCode = Plan.STARTER.value
+    owner_email: EmailStr
+    owner_name: str = Field("", max_length=200)
+    owner_password: str | None = Field(
+        None, description="Without it the response carries a one-time invite_url for the owner."
+    )
+
+
+class TenantUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    plan: PlanCode | None = None
+
+
+class TenantCreated(BaseModel):
+    tenant: TenantRead
+    owner: MemberRead
+    invite_url: str | None = None
+
+
+class SignupRequest(BaseModel):
+    business_name: str = Field(min_length=1, max_length=200)
+    business_id: BusinessId | None = None
+    email: EmailStr
+    password: str
+    name: str = Field("", max_length=200)
+    plan: PlanCode = Plan.STARTER.value
+
+
+class MemberRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    invite_pending: bool = False
+
+
+class MemberCreate(BaseModel):
+    email: EmailStr
+    role: TenantRole
+    name: str = Field("", max_length=200)
+    password: str | None = Field(
+        None, description="Without it the response carries a one-time invite_url (7 days)."
+    )
+
+
+class MemberCreated(MemberRead):
+    invite_url: str | None = None
+
+
+class MemberUpdate(BaseModel):
+    role: TenantRole | None = None
+    name: str | None = Field(None, max_length=200)
+    is_active: bool | None = None
+
+
+class InviteAccept(BaseModel):
+    password: str
+    name: str | None = Field(None, max_length=200)
+
+
+class TenantPage(BaseModel):
+    items: list[TenantRead]
+    next_cursor: str | None
+
+
+class MemberPage(BaseModel):
+    items: list[MemberRead]
+    next_cursor: str | None
+
+
+TenantCreated.model_rebuild()

@@ -1,0 +1,493 @@
+"""Tenant lifecycle (create, rename, plan, suspend, resume) and team members with invites."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bob.auth import passwords
+from bob.auth import service as auth
+from bob.auth.models import Invite, User
+from bob.auth.permissions import Role
+from bob.auth.tokens import hash_opaque_token
+from bob.db.types import utcnow
+from bob.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from bob.governance import service as audit
+from bob.governance.service import Actor
+from bob.pagination import Cursor, Page
+from bob.settings import Settings
+from bob.tenants.models import Plan, Tenant, TenantStatus
+
+BUSINESS_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+INVITE_TTL = timedelta(days=7)
+
+
+def slugify(name: str) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:50].strip("-")
+    # Names in scripts without a Latin transliteration (Japanese, say) still get a usable id.
+    return slug or f"business-{secrets.token_hex(3)}"
+
+
+def check_business_id(value: str) -> str:
+    if not BUSINESS_ID.match(value):
+        raise ValidationFailed(
+            "business_id: use 1 to 63 lowercase letters, digits and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+async def _record(
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    action: str,
+    target: tuple[str, uuid.UUID] | None = None,
+    **data: object,
+) -> None:
+    await audit.record(
+        session=session,
+        key=auth.audit_key(settings),
+        tenant_id=tenant_id,
+        actor=actor,
+        action=action,
+        target_type=target[0] if target else None,
+        target_id=target[1] if target else None,
+        data=data,
+    )
+
+
+# ---- tenants ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewTenant:
+    tenant: Tenant
+    owner: User
+    invite_token: str | None
+
+
+async def create_tenant(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    name: str,
+    business_id: str | None,
+    plan: str,
+    owner_email: str,
+    owner_password: str | None,
+    owner_name: str = "",
+) -> NewTenant:
+    """The one way a tenant comes to be; later domains hang their defaults on it."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("name: must not be blank")
+    if plan not in set(Plan):
+        raise ValidationFailed(f"plan: must be one of {', '.join(Plan)}")
+    if owner_password is not None:
+        passwords.check_password_rules(owner_password, field="owner_password")
+    if business_id is None:
+        business_id = await _free_business_id(session, slugify(name))
+    else:
+        check_business_id(business_id)
+        if await session.scalar(select(Tenant.id).where(Tenant.business_id == business_id)):
+            raise Conflict(f"business_id {business_id!r} is taken", code="business_id_taken")
+    tenant = Tenant(name=name, business_id=business_id, plan=plan, status=TenantStatus.ACTIVE)
+    session.add(tenant)
+    await session.flush()
+    await audit.start_chain(session=session, tenant_id=tenant.id)
+    owner = await auth.create_user(
+        session=session,
+        tenant_id=tenant.id,
+        email=owner_email,
+        role=Role.OWNER,
+        password=owner_password,
+        name=owner_name,
+    )
+    await _record(
+        session,
+        settings,
+        tenant.id,
+        actor,
+        "tenant.created",
+        ("tenant", tenant.id),
+        business_id=business_id,
+        name=name,
+        plan=plan,
+        owner=owner.email,
+    )
+    invite = None
+    if owner_password is None:
+        invite = await _create_invite(session=session, tenant_id=tenant.id, user=owner)
+    return NewTenant(tenant, owner, invite)
+
+
+async def _free_business_id(session: AsyncSession, base: str) -> str:
+    candidate = base
+    while await session.scalar(select(Tenant.id).where(Tenant.business_id == candidate)):
+        candidate = f"{base[:56]}-{secrets.token_hex(3)}"
+    return candidate
+
+
+async def get_tenant(*, session: AsyncSession, tenant_id: uuid.UUID) -> Tenant:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"no tenant {tenant_id}")
+    return tenant
+
+
+async def get_tenant_by_business_id(*, session: AsyncSession, business_id: str) -> Tenant:
+    tenant = await session.scalar(select(Tenant).where(Tenant.business_id == business_id))
+    if tenant is None:
+        raise NotFound(f"no business {business_id!r}")
+    return tenant
+
+
+async def list_tenants(
+    *,
+    session: AsyncSession,
+    limit: int,
+    cursor: Cursor | None,
+    status: str | None = None,
+    q: str | None = None,
+) -> Page[Tenant]:
+    query = select(Tenant)
+    if status:
+        query = query.where(Tenant.status == status)
+    if q:
+        pattern = f"%{q.lower().replace('%', '').replace('_', '')}%"
+        query = query.where(
+            or_(func.lower(Tenant.name).like(pattern), Tenant.business_id.like(pattern))
+        )
+    if cursor is not None:
+        query = query.where(Tenant.business_id > cursor.str("business_id"))
+    rows = list(
+        (await session.execute(query.order_by(Tenant.business_id).limit(limit + 1))).scalars()
+    )
+    return Page.of(rows, limit=limit, cursor_for=lambda t: {"business_id": t.business_id})
+
+
+async def update_tenant(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    tenant_id: uuid.UUID,
+    name: str | None = None,
+    plan: str | None = None,
+) -> Tenant:
+    tenant = await get_tenant(session=session, tenant_id=tenant_id)
+    changes: dict[str, object] = {}
+    if name is not None and name.strip() != tenant.name:
+        if not name.strip():
+            raise ValidationFailed("name: must not be blank")
+        changes["name"] = [tenant.name, name.strip()]
+        tenant.name = name.strip()
+    if plan is not None and plan != tenant.plan:
+        changes["plan"] = [tenant.plan, plan]
+        tenant.plan = plan
+    if changes:
+        await session.flush()
+        await _record(
+            session, settings, tenant.id, actor, "tenant.updated", ("tenant", tenant.id), **changes
+        )
+    return tenant
+
+
+async def set_status(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    tenant_id: uuid.UUID,
+    status: TenantStatus,
+) -> Tenant:
+    tenant = await get_tenant(session=session, tenant_id=tenant_id)
+    if tenant.business_id == settings.platform_business_id and status is TenantStatus.SUSPENDED:
+        raise Conflict("the platform tenant cannot be suspended")
+    if tenant.status == status:
+        return tenant
+    tenant.status = status
+    tenant.suspended_at = utcnow() if status is TenantStatus.SUSPENDED else None
+    await session.flush()
+    action = "tenant.suspended" if status is TenantStatus.SUSPENDED else "tenant.resumed"
+    await _record(session, settings, tenant.id, actor, action, ("tenant", tenant.id))
+    return tenant
+
+
+# ---- team ---------------------------------------------------------------------------------
+
+
+async def _create_invite(*, session: AsyncSession, tenant_id: uuid.UUID, user: User) -> str:
+    token = secrets.token_urlsafe(32)
+    session.add(
+        Invite(
+            tenant_id=tenant_id,
+            user_id=user.id,
+            token_hash=hash_opaque_token(token),
+            expires_at=utcnow() + INVITE_TTL,
+        )
+    )
+    await session.flush()
+    return token
+
+
+def invite_url(settings: Settings, token: str) -> str:
+    return f"{settings.public_url}/invite/{token}"
+
+
+async def pending_invites(*, session: AsyncSession, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    if not user_ids:
+        return set()
+    rows = await session.scalars(
+        select(Invite.user_id).where(
+            Invite.user_id.in_(user_ids), Invite.used_at.is_(None), Invite.expires_at > utcnow()
+        )
+    )
+    return set(rows)
+
+
+async def list_members(
+    *, session: AsyncSession, tenant_id: uuid.UUID, limit: int, cursor: Cursor | None
+) -> Page[User]:
+    query = select(User).where(User.tenant_id == tenant_id)
+    if cursor is not None:
+        query = query.where(User.email > cursor.str("email"))
+    rows = list((await session.execute(query.order_by(User.email).limit(limit + 1))).scalars())
+    return Page.of(rows, limit=limit, cursor_for=lambda u: {"email": u.email})
+
+
+async def get_member(*, session: AsyncSession, tenant_id: uuid.UUID, user_id: uuid.UUID) -> User:
+    # Filtering by tenant makes another tenant's user indistinguishable from a missing one.
+    user = await session.scalar(select(User).where(User.id == user_id, User.tenant_id == tenant_id))
+    if user is None:
+        raise NotFound(f"no team member {user_id}")
+    return user
+
+
+async def _active_owner_count(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(User)
+        .where(User.tenant_id == tenant_id, User.role == Role.OWNER, User.is_active.is_(True))
+    )
+    return int(count or 0)
+
+
+def _check_may_touch(actor_role: str, *roles: str) -> None:
+    if actor_role != Role.OWNER and Role.OWNER in roles:
+        raise Forbidden("only an owner can add, change or remove an owner")
+
+
+async def add_member(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    actor_role: str,
+    email: str,
+    role: str,
+    name: str = "",
+    password: str | None = None,
+) -> tuple[User, str | None]:
+    _check_may_touch(actor_role, role)
+    user = await auth.create_user(
+        session=session,
+        tenant_id=tenant_id,
+        email=email,
+        role=Role(role),
+        password=password,
+        name=name,
+    )
+    token = (
+        None if password else await _create_invite(session=session, tenant_id=tenant_id, user=user)
+    )
+    await _record(
+        session,
+        settings,
+        tenant_id,
+        actor,
+        "team.member_added",
+        ("user", user.id),
+        email=user.email,
+        role=role,
+        invited=token is not None,
+    )
+    return user, token
+
+
+async def update_member(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    actor_role: str,
+    user_id: uuid.UUID,
+    role: str | None = None,
+    name: str | None = None,
+    is_active: bool | None = None,
+) -> User:
+    user = await get_member(session=session, tenant_id=tenant_id, user_id=user_id)
+    _check_may_touch(actor_role, user.role, role or user.role)
+    losing_owner = (
+        user.role == Role.OWNER
+        and user.is_active
+        and ((role is not None and role != Role.OWNER) or is_active is False)
+    )
+    if losing_owner and await _active_owner_count(session, tenant_id) <= 1:
+        raise Conflict("a business needs at least one active owner", code="last_owner")
+    changes: dict[str, object] = {}
+    if role is not None and role != user.role:
+        changes["role"] = [user.role, role]
+        user.role = role
+    if name is not None and name.strip() != user.name:
+        changes["name"] = [user.name, name.strip()]
+        user.name = name.strip()
+    if is_active is not None and is_active != user.is_active:
+        changes["is_active"] = [user.is_active, is_active]
+        user.is_active = is_active
+        if not is_active:
+            await auth.revoke_all_sessions(session=session, user_id=user.id)
+    if changes:
+        await session.flush()
+        await _record(
+            session,
+            settings,
+            tenant_id,
+            actor,
+            "team.member_updated",
+            ("user", user.id),
+            email=user.email,
+            **changes,
+        )
+    return user
+
+
+async def remove_member(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    actor_role: str,
+    user_id: uuid.UUID,
+) -> None:
+    user = await get_member(session=session, tenant_id=tenant_id, user_id=user_id)
+    _check_may_touch(actor_role, user.role)
+    if (
+        user.role == Role.OWNER
+        and user.is_active
+        and await _active_owner_count(session, tenant_id) <= 1
+    ):
+        raise Conflict("a business needs at least one active owner", code="last_owner")
+    await _record(
+        session,
+        settings,
+        tenant_id,
+        actor,
+        "team.member_removed",
+        ("user", user.id),
+        email=user.email,
+        role=user.role,
+    )
+    await session.delete(user)
+    await session.flush()
+
+
+async def accept_invite(
+    *, session: AsyncSession, settings: Settings, token: str, password: str, name: str | None
+) -> User:
+    invite = await session.scalar(
+        select(Invite).where(Invite.token_hash == hash_opaque_token(token)).with_for_update()
+    )
+    if invite is None or invite.used_at is not None or invite.expires_at <= utcnow():
+        raise NotFound("this invite link is not valid any more; ask for a new one")
+    user = await session.get(User, invite.user_id)
+    if user is None:
+        raise NotFound("this invite link is not valid any more; ask for a new one")
+    await auth.set_password(session=session, user=user, password=password)
+    if name is not None and name.strip():
+        user.name = name.strip()
+    invite.used_at = utcnow()
+    await session.flush()
+    await _record(
+        session,
+        settings,
+        invite.tenant_id,
+        Actor(type="user", id=user.id, label=user.email),
+        "team.invite_accepted",
+        ("user", user.id),
+    )
+    return user
+
+
+# ---- installation setup ------------------------------------------------------------------
+
+
+async def ensure_platform_tenant(*, session: AsyncSession, settings: Settings) -> Tenant:
+    """The migration creates it; this keeps it present when BOB_PLATFORM_BUSINESS_ID changes."""
+    existing = await session.scalar(
+        select(Tenant).where(Tenant.business_id == settings.platform_business_id)
+    )
+    if existing is not None:
+        return existing
+    tenant = Tenant(
+        name="Bob Platform",
+        business_id=settings.platform_business_id,
+        plan=Plan.ENTERPRISE,
+        status=TenantStatus.ACTIVE,
+    )
+    session.add(tenant)
+    await session.flush()
+    await audit.start_chain(session=session, tenant_id=tenant.id)
+    return tenant
+
+
+async def ensure_demo_tenant(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    business_id: str,
+    name: str,
+    owner: tuple[str, str],
+    agent: tuple[str, str],
+) -> Tenant:
+    """Idempotent: running the demo twice leaves one demo business with the same logins."""
+    existing = await session.scalar(select(Tenant).where(Tenant.business_id == business_id))
+    if existing is not None:
+        return existing
+    created = await create_tenant(
+        session=session,
+        settings=settings,
+        actor=audit.CLI,
+        name=name,
+        business_id=business_id,
+        plan=Plan.PRO,
+        owner_email=owner[0],
+        owner_password=owner[1],
+        owner_name="Demo Owner",
+    )
+    await add_member(
+        session=session,
+        settings=settings,
+        tenant_id=created.tenant.id,
+        actor=audit.CLI,
+        actor_role=Role.OWNER,
+        email=agent[0],
+        role=Role.AGENT,
+        name="Demo Agent",
+        password=agent[1],
+    )
+    return created.tenant
