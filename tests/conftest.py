@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -51,7 +52,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "platform_business_id": "bob-platform",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    # model_validate skips environment variables and .env, so tests do not depend on the shell.
+    return Settings.model_validate(values)
 
 
 # ---- PostgreSQL databases ----------------------------------------------------------------
@@ -148,12 +150,12 @@ def settings(migrated: MigratedDatabase, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def app(settings: Settings, db: Database):  # type: ignore[no-untyped-def]
+def app(settings: Settings, db: Database) -> FastAPI:
     return create_app(settings, database=db)
 
 
 @pytest.fixture
-async def client(app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as client:
         yield client

@@ -41,11 +41,6 @@ class Conflict(BobError):
     code = "conflict"
 
 
-class PayloadTooLarge(BobError):
-    status_code = 413
-    code = "payload_too_large"
-
-
 class RateLimited(BobError):
     status_code = 429
     code = "rate_limited"

@@ -24,7 +24,8 @@ from bob.errors import BobError, ConfigurationError
 from bob.governance import service as audit
 from bob.governance.router import router as audit_router
 from bob.health import router as health_router
-from bob.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from bob.middleware import RequestGuardMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from bob.portal.router import router as portal_router
 from bob.ratelimit import RateLimiter, make_storage
 from bob.settings import Settings
 from bob.tenants.router import router as tenants_router
@@ -169,7 +170,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     _install_error_handlers(app)
     # Added innermost first: the request id wraps everything, so even a 413 carries one.
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(
         SecurityHeadersMiddleware,
         hsts=settings.secure_cookies,
@@ -181,6 +182,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(auth_router)
     app.include_router(tenants_router)
     app.include_router(audit_router)
+    app.include_router(portal_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -11,11 +11,8 @@ import re
 import time
 import uuid
 from contextvars import ContextVar
-from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from bob.errors import PayloadTooLarge
 
 log = logging.getLogger("bob.request")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
@@ -114,8 +111,33 @@ class SecurityHeadersMiddleware:
         await self.app(scope, receive, send_with_headers)
 
 
-class BodyLimitMiddleware:
-    """Refuses bodies over the limit: early on Content-Length, and while streaming otherwise."""
+# A JSON \u0000 escape that is not itself escaped (an even run of backslashes before it).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+async def _send_error(send: Send, status: int, code: str, message: str) -> None:
+    payload = json.dumps({"error": {"code": code, "message": message}}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+class RequestGuardMiddleware:
+    """Refuses what no handler should see: bodies over the size limit and NUL characters.
+
+    Size is checked early on Content-Length and again while the body streams in. NUL is refused
+    in the query string and in JSON bodies because PostgreSQL cannot store it in text, and
+    answering 400 here is better than a 500 from deep inside a query.
+    """
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -127,36 +149,53 @@ class BodyLimitMiddleware:
             return
         declared = _header(scope, b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(scope, send)
+            await _send_error(send, 413, "payload_too_large", self._too_large())
             return
+        if b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]:
+            await _send_error(send, 400, "invalid_characters", _NUL_MESSAGE)
+            return
+        is_json = "json" in (_header(scope, b"content-type") or "")
         received = 0
+        tail = b""
+        refused = False
 
-        async def counting_receive() -> Message:
-            nonlocal received
+        async def guarded_receive() -> Message:
+            nonlocal received, refused, tail
+            if refused:
+                return {"type": "http.disconnect"}
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise PayloadTooLarge(self._message())
+            if message["type"] != "http.request":
+                return message
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            problem = None
+            if received > self.max_bytes:
+                problem = (413, "payload_too_large", self._too_large())
+            elif is_json:
+                # Keep a few bytes of the previous chunk so an escape split in two is still seen.
+                window = tail + chunk
+                if _JSON_NUL.search(window):
+                    problem = (400, "invalid_characters", _NUL_MESSAGE)
+                tail = window[-16:]
+            if problem is not None:
+                # Answer now; the app sees the client go away and its own reply is dropped.
+                refused = True
+                await _send_error(send, *problem)
+                return {"type": "http.disconnect"}
             return message
 
-        await self.app(scope, counting_receive, send)
+        async def guarded_send(message: Message) -> None:
+            if not refused:
+                await send(message)
 
-    def _message(self) -> str:
+        try:
+            await self.app(scope, guarded_receive, guarded_send)
+        except Exception:
+            if not refused:
+                raise
+
+    def _too_large(self) -> str:
         return f"request body is larger than the limit of {self.max_bytes} bytes"
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        body: dict[str, Any] = {"error": {"code": "payload_too_large", "message": self._message()}}
-        payload = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+
+_NUL_MESSAGE = "the request contains a NUL character (\\u0000), which Bob does not accept"

@@ -110,6 +110,17 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("login_limit_per_account", "login_limit_per_ip", "signup_limit_per_ip")
+    @classmethod
+    def _check_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("must be a rate such as '5/15minutes' or '10 per hour'") from None
+        return value
+
     @field_validator("platform_business_id")
     @classmethod
     def _check_slug(cls, value: str) -> str:

@@ -37,11 +37,14 @@ async def hash_password(password: str) -> str:
 def _verify(stored: str | None, password: str) -> bool:
     # With no stored hash, verify against a dummy one anyway so the time taken is the same
     # and response timing does not reveal which accounts exist.
+    # No stored password is longer than the maximum, so a longer one cannot match; it is still
+    # verified (truncated) to spend the same time.
+    fits = len(password) <= MAX_PASSWORD_LENGTH
     try:
         ok = _hasher.verify(stored or _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
     except (VerificationError, InvalidHashError):
         return False
-    return ok and stored is not None
+    return ok and fits and stored is not None
 
 
 async def verify_password(stored: str | None, password: str) -> bool:

@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from bob.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
 from bob.tenants.models import Plan
 
 BusinessId = str
+# A new password; login bodies take any string so old or odd passwords still get a clean 401.
+NewPassword = Annotated[str, Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)]
 PlanCode = Literal["starter", "pro", "enterprise"]
 TenantRole = Literal["owner", "admin", "agent", "viewer"]
 
@@ -36,7 +39,7 @@ class TenantCreate(BaseModel):
     plan: PlanCode = Plan.STARTER.value
     owner_email: EmailStr
     owner_name: str = Field("", max_length=200)
-    owner_password: str | None = Field(
+    owner_password: NewPassword | None = Field(
         None, description="Without it the response carries a one-time invite_url for the owner."
     )
 
@@ -56,7 +59,7 @@ class SignupRequest(BaseModel):
     business_name: str = Field(min_length=1, max_length=200)
     business_id: BusinessId | None = None
     email: EmailStr
-    password: str
+    password: NewPassword
     name: str = Field("", max_length=200)
     plan: PlanCode = Plan.STARTER.value
 
@@ -78,7 +81,7 @@ class MemberCreate(BaseModel):
     email: EmailStr
     role: TenantRole
     name: str = Field("", max_length=200)
-    password: str | None = Field(
+    password: NewPassword | None = Field(
         None, description="Without it the response carries a one-time invite_url (7 days)."
     )
 
@@ -94,7 +97,7 @@ class MemberUpdate(BaseModel):
 
 
 class InviteAccept(BaseModel):
-    password: str
+    password: NewPassword
     name: str | None = Field(None, max_length=200)
 
 

@@ -407,7 +407,14 @@ async def remove_member(
 
 
 async def accept_invite(
-    *, session: AsyncSession, settings: Settings, token: str, password: str, name: str | None
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    token: str,
+    password: str,
+    name: str | None,
+    ip: str | None = None,
+    request_id: str | None = None,
 ) -> User:
     invite = await session.scalar(
         select(Invite).where(Invite.token_hash == hash_opaque_token(token)).with_for_update()
@@ -426,7 +433,7 @@ async def accept_invite(
         session,
         settings,
         invite.tenant_id,
-        Actor(type="user", id=user.id, label=user.email),
+        Actor(type="user", id=user.id, label=user.email, ip=ip, request_id=request_id),
         "team.invite_accepted",
         ("user", user.id),
     )

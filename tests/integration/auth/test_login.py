@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from bob.auth import passwords
 from bob.auth.permissions import Role
@@ -212,9 +213,9 @@ async def test_repeated_failures_per_account_get_429(
 
 
 async def test_repeated_failures_per_ip_get_429_across_accounts(
-    app,
+    app: FastAPI,
     db: Database,
-    settings: Settings,  # type: ignore[no-untyped-def]
+    settings: Settings,
 ) -> None:
     made = await make_tenant(db, settings)
     transport = httpx.ASGITransport(app=app, client=("198.51.100.9", 1234))
@@ -239,10 +240,10 @@ async def test_repeated_failures_per_ip_get_429_across_accounts(
 
 
 async def test_login_limits_are_shared_through_redis(
-    app,
+    app: FastAPI,
     db: Database,
     settings: Settings,
-    redis_url: str,  # type: ignore[no-untyped-def]
+    redis_url: str,
 ) -> None:
     from bob.main import create_app
 
