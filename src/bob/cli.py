@@ -10,9 +10,9 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 import uvicorn
+from sqlalchemy.exc import SQLAlchemyError
 
 from bob.auth import service as auth
 from bob.db import migrate as migrations
@@ -60,9 +60,21 @@ def _settings(**overrides: Any) -> Settings:
 
 
 def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` on the database, refusing (one line, exit 2) one that is not migrated."""
+
     async def main() -> T:
+        from bob.main import check_migrated
+
         db = Database(settings.database_url)
+        # Alembic logs two INFO lines just for reading the revision; keep stderr for the answer.
+        alembic_log = logging.getLogger("alembic.runtime.migration")
+        level = alembic_log.level
         try:
+            alembic_log.setLevel(logging.WARNING)
+            try:
+                await check_migrated(db, settings)
+            finally:
+                alembic_log.setLevel(level)
             return await work(db)
         finally:
             await db.dispose()
@@ -76,9 +88,6 @@ def _prepare_database(settings: Settings, *, apply: bool) -> None:
         migrations.upgrade(settings)
 
     async def work(db: Database) -> None:
-        from bob.main import check_migrated
-
-        await check_migrated(db, settings)
         async with db.transaction() as session:
             await tenants.ensure_platform_tenant(session=session, settings=settings)
 
@@ -150,6 +159,7 @@ def admin_create(
 ) -> None:
     """Create a platform admin."""
     settings = _settings()
+    _check_email(email, "--email")
 
     async def work(db: Database) -> bool:
         async with db.transaction() as session:
@@ -291,11 +301,14 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point: errors are one line on stderr; bad arguments and refused requests exit 2."""
     try:
         result = cli(args=argv, standalone_mode=False, prog_name="bob")
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.Abort:
+    except typer.Abort:
         sys.exit(130)
-    except click.ClickException as exc:
+    except typer.TyperException as exc:  # usage errors: missing or bad options, unknown commands
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `bob` or `bob tenant` alone: the help
+            print(exc.format_message(), file=sys.stderr)
+            sys.exit(2)
         message = exc.format_message().replace("\n", " ")
         context = getattr(exc, "ctx", None)
         command = context.command_path if context is not None else "bob"
@@ -304,6 +317,11 @@ def main(argv: list[str] | None = None) -> None:
     except (UserError, BobError, ConfigurationError) as exc:
         print(f"bob: error: {exc}", file=sys.stderr)
         sys.exit(2)
+    except (OSError, SQLAlchemyError) as exc:
+        # Not the user's arguments but the environment: say what could not be reached.
+        reason = getattr(exc, "orig", None) or exc
+        print(f"bob: error: cannot use the database: {reason}".splitlines()[0], file=sys.stderr)
+        sys.exit(1)
     sys.exit(result if isinstance(result, int) else 0)
 
 

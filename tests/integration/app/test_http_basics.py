@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 from bob.db.session import Database
 from bob.settings import Settings
@@ -178,3 +179,19 @@ async def test_nul_characters_are_refused_before_reaching_the_database(
     )
     assert literal.status_code == 201, literal.text
     assert literal.json()["tenant"]["name"] == "Slash\\u0000"
+
+
+async def test_unexpected_errors_are_500_with_the_error_shape_and_request_id(
+    app: FastAPI,
+) -> None:
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    app.add_api_route("/api/test-boom", boom)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://bob.localhost") as c:
+        response = await c.get("/api/test-boom", headers={"X-Request-ID": "trace-500"})
+    assert response.status_code == 500
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "secret internal detail" not in response.text
+    assert response.headers["x-request-id"] == "trace-500"
