@@ -66,15 +66,8 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
         from bob.main import check_migrated
 
         db = Database(settings.database_url)
-        # Alembic logs two INFO lines just for reading the revision; keep stderr for the answer.
-        alembic_log = logging.getLogger("alembic.runtime.migration")
-        level = alembic_log.level
         try:
-            alembic_log.setLevel(logging.WARNING)
-            try:
-                await check_migrated(db, settings)
-            finally:
-                alembic_log.setLevel(level)
+            await check_migrated(db, settings)
             return await work(db)
         finally:
             await db.dispose()
@@ -149,7 +142,8 @@ def migrate() -> None:
     """Apply pending database migrations."""
     settings = _settings()
     _prepare_database(settings, apply=True)
-    typer.echo("database is up to date")
+    revision = ", ".join(sorted(migrations.head_revisions(settings)))
+    typer.echo(f"database is up to date (revision {revision})")
 
 
 @admin_cli.command("create")
