@@ -12,8 +12,6 @@ from bob.auth.models import User
 from bob.auth.permissions import Permission
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
 from bob.errors import Forbidden
-from bob.governance import service as audit
-from bob.governance.schemas import AuditEntryRead, AuditPage
 from bob.governance.service import Actor
 from bob.pagination import PageDep
 from bob.tenants import service as tenants
@@ -189,24 +187,6 @@ async def accept_invite(
         request_id=request_id(request),
     )
     return _member(user)
-
-
-@router.get("/api/admin/tenants/{tenant_id}/audit", tags=["admin"])
-async def admin_tenant_audit(
-    tenant_id: uuid.UUID,
-    _: PlatformReader,
-    session: SessionDep,
-    page: PageDep,
-    action: Annotated[str | None, Query(max_length=64)] = None,
-) -> AuditPage:
-    await tenants.get_tenant(session=session, tenant_id=tenant_id)
-    result = await audit.list_entries(
-        session=session, tenant_id=tenant_id, limit=page.limit, cursor=page.cursor, action=action
-    )
-    return AuditPage(
-        items=[AuditEntryRead.model_validate(e) for e in result.items],
-        next_cursor=result.next_cursor,
-    )
 
 
 # ---- team --------------------------------------------------------------------------------

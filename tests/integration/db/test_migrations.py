@@ -4,6 +4,7 @@ import asyncio
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from pydantic import SecretStr
 from sqlalchemy import inspect, text
 
 from bob.db import migrate
@@ -100,3 +101,28 @@ async def test_app_refuses_an_unmigrated_database(fresh_database: FreshDatabase)
         async with app.router.lifespan_context(app):
             pass
     await app.state.db.dispose()
+
+
+async def test_bootstrap_admin_is_created_on_start_once(fresh_database: FreshDatabase) -> None:
+    import httpx
+
+    from bob.main import create_app
+
+    await asyncio.to_thread(migrate.upgrade, fresh_database.settings)
+    settings = fresh_database.settings.model_copy(
+        update={
+            "bootstrap_admin_email": "Root@Example.com",
+            "bootstrap_admin_password": SecretStr("bootstrap password 1"),
+        }
+    )
+    for _ in range(2):  # a second start finds the admin and leaves it alone
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://bob.localhost") as c:
+                response = await c.post(
+                    "/api/auth/login",
+                    json={"email": "root@example.com", "password": "bootstrap password 1"},
+                )
+        assert response.status_code == 200, response.text
+        assert response.json()["user"]["role"] == "platform_admin"
