@@ -8,7 +8,7 @@ import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -97,6 +97,33 @@ class Settings(BaseSettings):
     signup_limit_per_ip: str = Field(
         "10/hour", description="Self-service signups allowed per client IP."
     )
+    engine: Literal["extractive", "openai"] = Field(
+        "extractive",
+        description="Default answer engine: `extractive` (offline, answers with the best "
+        "matching passages of the tenant's knowledge) or `openai` (any OpenAI-compatible API).",
+    )
+    openai_base_url: str = Field(
+        "https://api.openai.com/v1",
+        description="Base URL of the OpenAI-compatible API (OpenAI, Azure, Ollama, vLLM, …).",
+    )
+    openai_api_key: SecretStr | None = Field(None, description="API key for BOB_OPENAI_BASE_URL.")
+    openai_model: str = Field("gpt-4o-mini", description="Model name sent to the API.")
+    openai_timeout_s: float = Field(
+        30.0, gt=0, le=600, description="Seconds to wait for the API before handing over."
+    )
+    extractive_min_score: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Share of a question's terms a passage must cover for the extractive "
+        "engine to answer with it; below it Bob hands over instead of guessing.",
+    )
+    chat_limit_per_ip: str = Field(
+        "30/minute", description="Chat messages per client IP on the public and widget doors."
+    )
+    widget_limit_per_key: str = Field(
+        "600/minute", description="Chat messages per widget key (all visitors of one site)."
+    )
     log_level: str = Field("INFO", description="Python log level.")
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1"],
@@ -110,7 +137,13 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("login_limit_per_account", "login_limit_per_ip", "signup_limit_per_ip")
+    @field_validator(
+        "login_limit_per_account",
+        "login_limit_per_ip",
+        "signup_limit_per_ip",
+        "chat_limit_per_ip",
+        "widget_limit_per_key",
+    )
     @classmethod
     def _check_limit(cls, value: str) -> str:
         from limits import parse

@@ -36,7 +36,13 @@ class Timestamps:
 def import_all_models() -> type[Base]:
     """Import every domain's models so Base.metadata is complete (Alembic, tests)."""
     import bob.auth.models
+    import bob.chat.models
+    import bob.engines.models
     import bob.governance.models
-    import bob.tenants.models  # noqa: F401
+    import bob.knowledge.models
+    import bob.personas.models
+    import bob.tenants.models
+    import bob.webhooks.models
+    import bob.widget.models  # noqa: F401
 
     return Base

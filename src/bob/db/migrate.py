@@ -15,6 +15,13 @@ from bob.settings import Settings
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave out what the migrations manage by hand: the SQLite FTS5 tables, the PG GIN index."""
+    if type_ == "table" and name is not None and name.startswith("knowledge_fts"):
+        return False
+    return not (type_ == "index" and name == "ix_knowledge_chunks_search")
+
+
 def alembic_config(settings: Settings) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

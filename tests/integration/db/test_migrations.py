@@ -29,7 +29,10 @@ async def _diff(url: str) -> list[object]:
         async with engine.connect() as connection:
             return await connection.run_sync(
                 lambda c: compare_metadata(
-                    MigrationContext.configure(c, opts={"compare_type": True}), metadata
+                    MigrationContext.configure(
+                        c, opts={"compare_type": True, "include_name": migrate.include_name}
+                    ),
+                    metadata,
                 )
             )
     finally:
