@@ -14,12 +14,14 @@ import typer
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
+from bob import demo as demo_data
 from bob.auth import service as auth
 from bob.db import migrate as migrations
 from bob.db.session import Database
 from bob.errors import BobError, ConfigurationError
 from bob.governance import service as audit
 from bob.logging import configure_logging
+from bob.main import check_migrated, create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Plan
@@ -42,11 +44,6 @@ cli.add_typer(admin_cli, name="admin")
 cli.add_typer(tenant_cli, name="tenant")
 cli.add_typer(audit_cli, name="audit")
 
-DEMO_ADMIN = ("admin@example.com", "bob-admin-demo-password")
-DEMO_OWNER = ("owner@demo-shop.example.com", "demo-owner-password")
-DEMO_AGENT = ("agent@demo-shop.example.com", "demo-agent-password")
-DEMO_BUSINESS_ID = "demo-shop"
-
 
 class UserError(Exception):
     """A problem with what the user asked for: one line on stderr, exit code 2."""
@@ -63,8 +60,6 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work` on the database, refusing (one line, exit 2) one that is not migrated."""
 
     async def main() -> T:
-        from bob.main import check_migrated
-
         db = Database(settings.database_url)
         try:
             await check_migrated(db, settings)
@@ -108,8 +103,6 @@ def serve(
     }
     log.info("Bob is serving on %s", settings.public_url)
     if workers == 1:
-        from bob.main import create_app
-
         uvicorn.run(create_app(settings), **common)
     else:
         # Worker processes build their own app from the environment.
@@ -201,7 +194,11 @@ def tenant_create(
     if as_json:
         typer.echo(
             json.dumps(
-                {"tenant_id": str(created.tenant.id), "business_id": created.tenant.business_id}
+                {
+                    "tenant_id": str(created.tenant.id),
+                    "business_id": created.tenant.business_id,
+                    "widget_key": created.widget_key,
+                }
             )
         )
     else:
@@ -227,21 +224,7 @@ def demo() -> None:
 
     async def work(db: Database) -> None:
         async with db.transaction() as session:
-            await auth.ensure_platform_admin(
-                session=session,
-                settings=settings,
-                email=DEMO_ADMIN[0],
-                password=DEMO_ADMIN[1],
-                actor=audit.CLI,
-            )
-            await tenants.ensure_demo_tenant(
-                session=session,
-                settings=settings,
-                business_id=DEMO_BUSINESS_ID,
-                name="Demo Outdoor Shop",
-                owner=DEMO_OWNER,
-                agent=DEMO_AGENT,
-            )
+            await demo_data.ensure_demo(session=session, settings=settings)
 
     _run(settings, work)
     base = settings.public_url
@@ -252,10 +235,11 @@ def demo() -> None:
                 f"  Site:              {base}/",
                 f"  Health:            {base}/api/health",
                 f"  API reference:     {base}/api/docs",
-                f"  Platform admin:    {DEMO_ADMIN[0]} / {DEMO_ADMIN[1]}  (POST /api/auth/login)",
-                f"  Demo shop owner:   {DEMO_OWNER[0]} / {DEMO_OWNER[1]}"
+                f"  Platform admin:    {demo_data.ADMIN[0]} / {demo_data.ADMIN[1]}"
+                "  (POST /api/auth/login)",
+                f"  Demo shop owner:   {demo_data.OWNER[0]} / {demo_data.OWNER[1]}"
                 "  (POST /api/customers/auth/login)",
-                f"  Demo shop agent:   {DEMO_AGENT[0]} / {DEMO_AGENT[1]}",
+                f"  Demo shop agent:   {demo_data.AGENT[0]} / {demo_data.AGENT[1]}",
             ]
         )
     )

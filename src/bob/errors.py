@@ -45,9 +45,12 @@ class RateLimited(BobError):
     status_code = 429
     code = "rate_limited"
 
-    def __init__(self, message: str, *, retry_after: int) -> None:
+    def __init__(
+        self, message: str, *, retry_after: int, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.retry_after = max(1, retry_after)
+        self.headers = headers or {}
 
 
 class ServiceUnavailable(BobError):

@@ -13,22 +13,29 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bob import __version__
+from bob import __version__, demo
 from bob.auth import service as auth
 from bob.auth.router import router as auth_router
+from bob.chat.router import router as chat_router
 from bob.db import migrate
 from bob.db.session import Database
-from bob.errors import BobError, ConfigurationError
+from bob.engines.router import router as engine_router
+from bob.errors import BobError, ConfigurationError, RateLimited
 from bob.governance import service as audit
 from bob.governance.router import router as audit_router
 from bob.health import router as health_router
+from bob.knowledge.router import router as knowledge_router
 from bob.middleware import RequestGuardMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
+from bob.personas.router import router as personas_router
 from bob.portal.router import router as portal_router
 from bob.ratelimit import RateLimiter, make_storage
 from bob.settings import Settings
+from bob.tenants.models import Tenant
 from bob.tenants.router import router as tenants_router
+from bob.widget.router import router as widget_router
 
 log = logging.getLogger("bob")
 PACKAGE_DIR = Path(__file__).parent
@@ -69,9 +76,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers: dict[str, str] = {}
         if exc.status_code == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        retry_after = getattr(exc, "retry_after", None)
-        if retry_after is not None:
-            headers["Retry-After"] = str(retry_after)
+        if isinstance(exc, RateLimited):
+            headers.update(exc.headers)
+            headers["Retry-After"] = str(exc.retry_after)
         return JSONResponse(
             error_body(exc.code, exc.message), status_code=exc.status_code, headers=headers
         )
@@ -175,6 +182,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         SecurityHeadersMiddleware,
         hsts=settings.secure_cookies,
         frameable_prefixes=("/widget/",),
+        vary_origin_prefixes=("/api/chat", "/api/widget/"),
     )
     app.add_middleware(RequestIdMiddleware)
 
@@ -183,13 +191,33 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(tenants_router)
     app.include_router(audit_router)
     app.include_router(portal_router)
+    app.include_router(knowledge_router)
+    app.include_router(chat_router)
+    app.include_router(personas_router)
+    app.include_router(widget_router)
+    app.include_router(engine_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> HTMLResponse:
         templates: Jinja2Templates = request.app.state.templates
+        # The chat box talks to the demo business when there is one, else to the platform.
+        async with db.transaction() as session:
+            shop = await session.scalar(
+                select(Tenant).where(
+                    Tenant.business_id == demo.BUSINESS_ID, Tenant.status == "active"
+                )
+            )
         return templates.TemplateResponse(
-            request, "index.html", {"platform_name": "Bob", "version": __version__}
+            request,
+            "index.html",
+            {
+                "platform_name": "Bob",
+                "version": __version__,
+                "business_id": shop.business_id if shop else None,
+                "chat_business": shop.name if shop else "Bob",
+                "chat_name": shop.name if shop else "Bob",
+            },
         )
 
     return app

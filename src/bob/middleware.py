@@ -78,16 +78,28 @@ class RequestIdMiddleware:
 class SecurityHeadersMiddleware:
     """Headers every response carries. Framing is refused everywhere except the widget bundle."""
 
-    def __init__(self, app: ASGIApp, *, hsts: bool, frameable_prefixes: tuple[str, ...]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hsts: bool,
+        frameable_prefixes: tuple[str, ...],
+        vary_origin_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.hsts = hsts
         self.frameable_prefixes = frameable_prefixes
+        self.vary_origin_prefixes = vary_origin_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         frameable = scope["path"].startswith(self.frameable_prefixes)
+        # Answers on these paths depend on the Origin header, errors included: caches must know.
+        vary_origin = bool(self.vary_origin_prefixes) and scope["path"].startswith(
+            self.vary_origin_prefixes
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -104,6 +116,10 @@ class SecurityHeadersMiddleware:
                         extra.append((b"content-security-policy", b"frame-ancestors 'none'"))
                 if self.hsts:
                     extra.append((b"strict-transport-security", b"max-age=31536000"))
+                if vary_origin and not any(
+                    k.lower() == b"vary" and b"origin" in v.lower() for k, v in headers
+                ):
+                    headers.append((b"vary", b"Origin"))
                 headers.extend(h for h in extra if h[0] not in present)
                 message["headers"] = headers
             await send(message)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
@@ -44,13 +46,25 @@ class Cursor:
             raise ValidationFailed("cursor: not a cursor this API returned")
         return self.values[name]
 
-    def int(self, name: str) -> int:
+    def as_int(self, name: str) -> int:
         value = self._get(name)
         if not isinstance(value, int):
             raise ValidationFailed("cursor: not a cursor this API returned")
         return value
 
-    def str(self, name: str) -> str:
+    def as_datetime(self, name: str) -> datetime:
+        try:
+            return datetime.fromisoformat(self.as_str(name))
+        except ValueError:
+            raise ValidationFailed("cursor: not a cursor this API returned") from None
+
+    def as_uuid(self, name: str) -> uuid.UUID:
+        try:
+            return uuid.UUID(self.as_str(name))
+        except ValueError:
+            raise ValidationFailed("cursor: not a cursor this API returned") from None
+
+    def as_str(self, name: str) -> str:
         value = self._get(name)
         if not isinstance(value, str):
             raise ValidationFailed("cursor: not a cursor this API returned")

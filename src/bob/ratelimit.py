@@ -45,5 +45,19 @@ class RateLimiter:
         if wait is not None:
             raise RateLimited(message, retry_after=wait)
 
+    async def consume(self, limit: RateLimitItem, *key: str, message: str) -> dict[str, str]:
+        """Count one event; returns RateLimit-* headers, or raises 429 carrying them."""
+        allowed = await self._strategy.hit(limit, *key)
+        stats = await self._strategy.get_window_stats(limit, *key)
+        reset = max(1, math.ceil(stats.reset_time - time.time()))
+        headers = {
+            "RateLimit-Limit": str(limit.amount),
+            "RateLimit-Remaining": str(max(0, stats.remaining)),
+            "RateLimit-Reset": str(reset),
+        }
+        if not allowed:
+            raise RateLimited(message, retry_after=reset, headers=headers)
+        return headers
+
     async def clear(self, limit: RateLimitItem, *key: str) -> None:
         await self._strategy.clear(limit, *key)

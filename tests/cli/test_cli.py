@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 import signal
 import socket
@@ -25,8 +26,9 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bob.cli import DEMO_ADMIN, DEMO_OWNER
 from bob.db import migrate
+from bob.demo import ADMIN as DEMO_ADMIN
+from bob.demo import OWNER as DEMO_OWNER
 from bob.main import create_app
 from tests.conftest import PUBLIC_URL, FreshDatabase
 from tests.factories import PASSWORD
@@ -203,7 +205,7 @@ async def table_names(database: FreshDatabase) -> set[str]:
 async def counts(database: FreshDatabase) -> dict[str, int]:
     return {
         table: (await query(database, f"SELECT count(*) FROM {table}"))[0]
-        for table in ("tenants", "users", "audit_log")
+        for table in ("tenants", "users", "audit_log", "knowledge_items")
     }
 
 
@@ -243,8 +245,15 @@ async def test_migrate_then_create_tenant_and_admin_who_can_log_in(
     lines = created.stdout.strip().splitlines()
     assert len(lines) == 1, created.stdout
     payload = json.loads(lines[0])
-    assert set(payload) == {"tenant_id", "business_id"}
+    assert set(payload) == {"tenant_id", "business_id", "widget_key"}
     assert payload["business_id"] == "acme"
+    assert re.fullmatch(r"pk_live_[A-Za-z0-9_-]{32}", payload["widget_key"])
+    acme_keys = await query(
+        fresh_database,
+        "SELECT k.key FROM widget_keys k JOIN tenants t ON t.id = k.tenant_id "
+        "WHERE t.business_id = 'acme'",
+    )
+    assert acme_keys == [payload["widget_key"]]
     tenant_id = uuid.UUID(payload["tenant_id"])
     assert await tenant_uuid(fresh_database, "acme") == tenant_id
     assert await query(fresh_database, "SELECT plan FROM tenants WHERE business_id = 'acme'") == [
@@ -313,7 +322,12 @@ async def test_bad_arguments_are_one_line_and_exit_2(
     for word in named:
         assert word in line
     # Nothing was written: only the platform tenant from the migration is there.
-    assert await counts(fresh_database) == {"tenants": 1, "users": 0, "audit_log": 0}
+    assert await counts(fresh_database) == {
+        "tenants": 1,
+        "users": 0,
+        "audit_log": 0,
+        "knowledge_items": 0,
+    }
 
 
 async def test_duplicates_are_refused_in_one_line(fresh_database: FreshDatabase) -> None:
@@ -330,7 +344,12 @@ async def test_duplicates_are_refused_in_one_line(fresh_database: FreshDatabase)
     line = one_error_line(await bob(fresh_database, *admin))
     assert ADMIN_EMAIL in line
     assert "already exists" in line
-    assert await counts(fresh_database) == {"tenants": 2, "users": 2, "audit_log": 2}
+    assert await counts(fresh_database) == {
+        "tenants": 2,
+        "users": 2,
+        "audit_log": 2,
+        "knowledge_items": 0,
+    }
 
 
 async def test_bare_command_group_prints_help_and_exits_2(fresh_database: FreshDatabase) -> None:
@@ -467,6 +486,7 @@ async def test_demo_twice_is_idempotent_and_its_logins_work(
     assert await counts(fresh_database) == after_first
     assert after_first["tenants"] == 2  # the platform and the demo shop
     assert after_first["users"] == 3  # admin, owner, agent
+    assert after_first["knowledge_items"] >= 8  # sample knowledge that answers real questions
 
     for result in (first, second):
         for email, password in (DEMO_ADMIN, DEMO_OWNER):
@@ -477,6 +497,16 @@ async def test_demo_twice_is_idempotent_and_its_logins_work(
         assert as_admin.status_code == 200, as_admin.text
         as_owner = await login(client, "/api/customers/auth/login", *DEMO_OWNER)
         assert as_owner.status_code == 200, as_owner.text
+        # The page at / talks to the demo shop through door 1, and its knowledge answers.
+        page = await client.get("/")
+        assert 'data-business-id="demo-shop"' in page.text
+        answer = await client.post(
+            "/api/chat",
+            json={"message": "How long does standard delivery take?", "business_id": "demo-shop"},
+        )
+        assert answer.status_code == 200, answer.text
+        assert "2 to 4 business days" in answer.json()["reply"]
+        assert answer.json()["sources"][0]["title"] == "Shipping and delivery"
 
 
 async def test_demo_is_refused_in_production(fresh_database: FreshDatabase) -> None:

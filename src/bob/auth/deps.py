@@ -13,7 +13,8 @@ from bob.auth import service as auth
 from bob.auth import tokens
 from bob.auth.models import AuthSession, User
 from bob.auth.permissions import Permission, permissions_for
-from bob.deps import SessionDep, SettingsDep, client_ip, request_id
+from bob.db.session import Database
+from bob.deps import SettingsDep, client_ip, request_id
 from bob.errors import Forbidden, Unauthorized
 from bob.governance.service import Actor
 from bob.tenants.models import Tenant
@@ -39,9 +40,13 @@ class Principal:
     @property
     def tenant_id(self) -> uuid.UUID:
         """The caller's tenant; only reached behind a tenant permission, which admins lack."""
-        if self.user.tenant_id is None:
+        return self.own_tenant.id
+
+    @property
+    def own_tenant(self) -> Tenant:
+        if self.user.tenant is None:
             raise Forbidden("this endpoint is for a business's team members")
-        return self.user.tenant_id
+        return self.user.tenant
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -54,9 +59,7 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def get_principal(
-    request: Request, session: SessionDep, settings: SettingsDep
-) -> Principal | None:
+async def get_principal(request: Request, settings: SettingsDep) -> Principal | None:
     token = _bearer_token(request)
     via: Literal["bearer", "cookie"] = "bearer"
     if token is None:
@@ -64,7 +67,11 @@ async def get_principal(
         via = "cookie"
     if not token:
         return None
-    auth_session = await auth.resolve_token(session=session, settings=settings, token=token)
+    # A short transaction of its own: handlers that run long work (the chat pipeline) must not
+    # keep this read open, and SQLite takes its write lock when a transaction starts.
+    db: Database = request.app.state.db
+    async with db.transaction() as session:
+        auth_session = await auth.resolve_token(session=session, settings=settings, token=token)
     # Cookies ride along on cross-site requests; a header a foreign page cannot set does not.
     if (
         via == "cookie"

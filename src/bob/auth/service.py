@@ -212,7 +212,10 @@ async def resolve_token(*, session: AsyncSession, settings: Settings, token: str
 async def logout(
     *, session: AsyncSession, settings: Settings, auth_session: AuthSession, actor: audit.Actor
 ) -> None:
-    auth_session.revoked_at = utcnow()
+    # The login session was loaded by the authentication step's own transaction.
+    await session.execute(
+        update(AuthSession).where(AuthSession.id == auth_session.id).values(revoked_at=utcnow())
+    )
     user = auth_session.user
     await audit.record(
         session=session,

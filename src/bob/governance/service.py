@@ -116,7 +116,7 @@ async def list_entries(
     if action:
         query = query.where(AuditEntry.action == action)
     if cursor is not None:
-        query = query.where(AuditEntry.seq < cursor.int("seq"))
+        query = query.where(AuditEntry.seq < cursor.as_int("seq"))
     rows = list(
         (await session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit + 1))).scalars()
     )

@@ -22,8 +22,10 @@ from bob.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from bob.governance import service as audit
 from bob.governance.service import Actor
 from bob.pagination import Cursor, Page
+from bob.personas import service as personas
 from bob.settings import Settings
 from bob.tenants.models import Plan, Tenant, TenantStatus
+from bob.widget import service as widget
 
 BUSINESS_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 INVITE_TTL = timedelta(days=7)
@@ -74,6 +76,7 @@ class NewTenant:
     tenant: Tenant
     owner: User
     invite_token: str | None
+    widget_key: str
 
 
 async def create_tenant(
@@ -126,10 +129,12 @@ async def create_tenant(
         plan=plan,
         owner=owner.email,
     )
+    await personas.create_default(session=session, tenant_id=tenant.id)
+    key = await widget.create_primary_key(session=session, tenant_id=tenant.id)
     invite = None
     if owner_password is None:
         invite = await _create_invite(session=session, tenant_id=tenant.id, user=owner)
-    return NewTenant(tenant, owner, invite)
+    return NewTenant(tenant, owner, invite, key.key)
 
 
 async def _free_business_id(session: AsyncSession, base: str) -> str:
@@ -170,7 +175,7 @@ async def list_tenants(
             or_(func.lower(Tenant.name).like(pattern), Tenant.business_id.like(pattern))
         )
     if cursor is not None:
-        query = query.where(Tenant.business_id > cursor.str("business_id"))
+        query = query.where(Tenant.business_id > cursor.as_str("business_id"))
     rows = list(
         (await session.execute(query.order_by(Tenant.business_id).limit(limit + 1))).scalars()
     )
@@ -262,7 +267,7 @@ async def list_members(
 ) -> Page[User]:
     query = select(User).where(User.tenant_id == tenant_id)
     if cursor is not None:
-        query = query.where(User.email > cursor.str("email"))
+        query = query.where(User.email > cursor.as_str("email"))
     rows = list((await session.execute(query.order_by(User.email).limit(limit + 1))).scalars())
     return Page.of(rows, limit=limit, cursor_for=lambda u: {"email": u.email})
 
@@ -459,42 +464,6 @@ async def ensure_platform_tenant(*, session: AsyncSession, settings: Settings) -
     session.add(tenant)
     await session.flush()
     await audit.start_chain(session=session, tenant_id=tenant.id)
+    await personas.create_default(session=session, tenant_id=tenant.id)
+    await widget.create_primary_key(session=session, tenant_id=tenant.id)
     return tenant
-
-
-async def ensure_demo_tenant(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    business_id: str,
-    name: str,
-    owner: tuple[str, str],
-    agent: tuple[str, str],
-) -> Tenant:
-    """Idempotent: running the demo twice leaves one demo business with the same logins."""
-    existing = await session.scalar(select(Tenant).where(Tenant.business_id == business_id))
-    if existing is not None:
-        return existing
-    created = await create_tenant(
-        session=session,
-        settings=settings,
-        actor=audit.CLI,
-        name=name,
-        business_id=business_id,
-        plan=Plan.PRO,
-        owner_email=owner[0],
-        owner_password=owner[1],
-        owner_name="Demo Owner",
-    )
-    await add_member(
-        session=session,
-        settings=settings,
-        tenant_id=created.tenant.id,
-        actor=audit.CLI,
-        actor_role=Role.OWNER,
-        email=agent[0],
-        role=Role.AGENT,
-        name="Demo Agent",
-        password=agent[1],
-    )
-    return created.tenant

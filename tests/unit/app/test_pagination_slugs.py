@@ -10,14 +10,14 @@ from bob.tenants.service import check_business_id, slugify
 def test_cursor_round_trip() -> None:
     cursor = Cursor({"seq": 41, "email": "a@example.com"})
     decoded = Cursor.decode(cursor.encode())
-    assert decoded.int("seq") == 41
-    assert decoded.str("email") == "a@example.com"
+    assert decoded.as_int("seq") == 41
+    assert decoded.as_str("email") == "a@example.com"
 
 
 @pytest.mark.parametrize("token", ["!!", "bm90IGpzb24", "WzEsMl0", "eyJzZXEiOiJ4In0"])
 def test_foreign_cursors_are_refused(token: str) -> None:
     with pytest.raises(ValidationFailed, match="cursor"):
-        Cursor.decode(token).int("seq")
+        Cursor.decode(token).as_int("seq")
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,10 @@ Revises: 0001
 Create Date: 2026-11-21 05:54:13.044172
 """
 
+import secrets
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -290,6 +293,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_messages_tenant_id"), ["tenant_id"], unique=False)
 
     _create_search_index()
+    _give_existing_tenants_defaults()
 
 
 def downgrade() -> None:
@@ -384,3 +388,58 @@ def _drop_search_index() -> None:
         op.execute("DROP TABLE IF EXISTS knowledge_fts")
     else:
         op.execute("DROP INDEX IF EXISTS ix_knowledge_chunks_search")
+
+
+def _give_existing_tenants_defaults() -> None:
+    """Tenants made before this revision get what new ones get: a persona and a widget key."""
+    bind = op.get_bind()
+    now = datetime.now(UTC)
+    tenants = sa.table("tenants", sa.column("id", sa.Uuid()))
+    tenant_ids = [row[0] for row in bind.execute(sa.select(tenants.c.id))]
+    personas = sa.table(
+        "personas",
+        sa.column("id", sa.Uuid()),
+        sa.column("tenant_id", sa.Uuid()),
+        *(sa.column(c, sa.String()) for c in ("name", "description", "tone", "system_prompt")),
+        sa.column("is_default", sa.Boolean()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
+    keys = sa.table(
+        "widget_keys",
+        sa.column("id", sa.Uuid()),
+        sa.column("tenant_id", sa.Uuid()),
+        *(sa.column(c, sa.String()) for c in ("key", "label", "status")),
+        sa.column("is_primary", sa.Boolean()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    for tenant_id in tenant_ids:
+        op.execute(
+            personas.insert().values(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                name="Bob",
+                description="The front-office assistant.",
+                tone="friendly and concise",
+                system_prompt=(
+                    "You are the front-office assistant of this business. Answer visitors' "
+                    "questions from the business's own information, briefly and warmly. When "
+                    "you do not know, say so and offer to connect the visitor with a person "
+                    "from the team."
+                ),
+                is_default=True,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        op.execute(
+            keys.insert().values(
+                id=uuid.uuid4(),
+                tenant_id=tenant_id,
+                key="pk_live_" + secrets.token_urlsafe(24),
+                label="Primary",
+                is_primary=True,
+                status="active",
+                created_at=now,
+            )
+        )

@@ -1,0 +1,361 @@
+"""The operator side of conversations: list, read, take over, reply, hand back, close."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bob.auth import service as auth
+from bob.auth.models import User
+from bob.auth.permissions import Permission, permissions_for
+from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
+from bob.chat.service import conversation_data, message_data, new_session_id
+from bob.db.types import utcnow
+from bob.errors import Conflict, NotFound, ValidationFailed
+from bob.governance import guardrails
+from bob.governance import service as audit
+from bob.governance.service import Actor
+from bob.pagination import Cursor, Page
+from bob.settings import Settings
+from bob.tenants.models import Tenant
+from bob.webhooks import service as events
+
+
+async def get_conversation(
+    *, session: AsyncSession, tenant_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Conversation:
+    conversation = await session.scalar(
+        select(Conversation).where(
+            Conversation.id == conversation_id, Conversation.tenant_id == tenant_id
+        )
+    )
+    if conversation is None:
+        raise NotFound(f"no conversation {conversation_id}")
+    return conversation
+
+
+async def get_by_session(
+    *, session: AsyncSession, tenant_id: uuid.UUID, session_id: str
+) -> Conversation:
+    conversation = await session.scalar(
+        select(Conversation).where(
+            Conversation.tenant_id == tenant_id, Conversation.session_id == session_id
+        )
+    )
+    if conversation is None:
+        raise NotFound(f"no conversation with session_id {session_id!r}")
+    return conversation
+
+
+async def transcript(
+    *, session: AsyncSession, conversation: Conversation, include_system: bool = True
+) -> list[Message]:
+    query = select(Message).where(Message.conversation_id == conversation.id)
+    if not include_system:
+        query = query.where(Message.role != Role.SYSTEM)
+    rows = await session.scalars(query.order_by(Message.created_at, Message.id))
+    return list(rows)
+
+
+async def author_names(*, session: AsyncSession, messages: list[Message]) -> dict[uuid.UUID, str]:
+    ids = {m.author_user_id for m in messages if m.author_user_id is not None}
+    if not ids:
+        return {}
+    rows = await session.execute(select(User.id, User.name, User.email).where(User.id.in_(ids)))
+    return {row.id: row.name or row.email.split("@")[0] for row in rows}
+
+
+async def list_conversations(
+    *,
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    limit: int,
+    cursor: Cursor | None,
+    status: str | None = None,
+    channel: str | None = None,
+    q: str | None = None,
+) -> Page[Conversation]:
+    query = select(Conversation).where(Conversation.tenant_id == tenant_id)
+    if status:
+        query = query.where(Conversation.status == status)
+    if channel:
+        query = query.where(Conversation.channel == channel)
+    if q:
+        pattern = f"%{q.lower().replace('%', '').replace('_', '')}%"
+        query = query.where(
+            or_(
+                func.lower(Conversation.session_id).like(pattern),
+                exists().where(
+                    Message.conversation_id == Conversation.id,
+                    func.lower(Message.content).like(pattern),
+                ),
+            )
+        )
+    if cursor is not None:
+        at = cursor.as_datetime("at")
+        after_id = cursor.as_uuid("id")
+        query = query.where(
+            or_(
+                Conversation.last_message_at < at,
+                (Conversation.last_message_at == at) & (Conversation.id < after_id),
+            )
+        )
+    rows = list(
+        (
+            await session.scalars(
+                query.order_by(Conversation.last_message_at.desc(), Conversation.id.desc()).limit(
+                    limit + 1
+                )
+            )
+        ).all()
+    )
+    return Page.of(
+        rows,
+        limit=limit,
+        cursor_for=lambda c: {"at": c.last_message_at.isoformat(), "id": str(c.id)},
+    )
+
+
+async def last_messages(
+    *, session: AsyncSession, conversation_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, Message]:
+    if not conversation_ids:
+        return {}
+    newest = (
+        select(Message.conversation_id, func.max(Message.created_at).label("at"))
+        .where(Message.conversation_id.in_(conversation_ids))
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(Message).join(
+            newest,
+            (Message.conversation_id == newest.c.conversation_id)
+            & (Message.created_at == newest.c.at),
+        )
+    )
+    return {m.conversation_id: m for m in rows}
+
+
+async def start_console_session(
+    *,
+    session: AsyncSession,
+    tenant: Tenant,
+    visitor: dict[str, object],
+    metadata: dict[str, object],
+    language: str,
+) -> Conversation:
+    """Door 3's `POST /api/chat/session`: a conversation the caller then writes into."""
+    from bob.personas import service as personas
+
+    persona = await personas.get_default(session=session, tenant_id=tenant.id)
+    conversation = Conversation(
+        tenant_id=tenant.id,
+        session_id=new_session_id(),
+        channel=Channel.CONSOLE,
+        status=ConversationStatus.BOT,
+        persona_id=persona.id if persona else None,
+        language=language,
+        visitor=visitor,
+        metadata_=metadata,
+    )
+    session.add(conversation)
+    await session.flush()
+    await events.emit(
+        session=session,
+        tenant=tenant,
+        type="conversation.created",
+        data={"conversation": conversation_data(conversation)},
+    )
+    return conversation
+
+
+async def _record(
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    actor: Actor,
+    action: str,
+    conversation: Conversation,
+    **data: object,
+) -> None:
+    await audit.record(
+        session=session,
+        key=auth.audit_key(settings),
+        tenant_id=tenant.id,
+        actor=actor,
+        action=action,
+        target_type="conversation",
+        target_id=conversation.id,
+        data=data,
+    )
+
+
+async def _assign(
+    session: AsyncSession, tenant: Tenant, conversation: Conversation, user: User
+) -> bool:
+    if conversation.assigned_user_id == user.id and conversation.status == ConversationStatus.HUMAN:
+        return False
+    conversation.assigned_user_id = user.id
+    conversation.status = ConversationStatus.HUMAN
+    conversation.closed_at = None
+    await session.flush()
+    await events.emit(
+        session=session,
+        tenant=tenant,
+        type="conversation.assigned",
+        data={
+            "conversation": conversation_data(conversation),
+            "assignee": {"id": str(user.id), "email": user.email, "name": user.name},
+        },
+    )
+    return True
+
+
+async def operator_reply(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    actor: Actor,
+    operator: User,
+    conversation_id: uuid.UUID,
+    text: str,
+) -> Message:
+    """A team member writes to the visitor; writing takes the conversation over from the bot."""
+    conversation = await get_conversation(
+        session=session, tenant_id=tenant.id, conversation_id=conversation_id
+    )
+    content = guardrails.check_input(text)
+    not_yet_human = (
+        conversation.assigned_user_id is None or conversation.status != ConversationStatus.HUMAN
+    )
+    if not_yet_human and await _assign(session, tenant, conversation, operator):
+        await _record(session, settings, tenant, actor, "conversation.taken_over", conversation)
+    message = Message(
+        tenant_id=tenant.id,
+        conversation_id=conversation.id,
+        role=Role.OPERATOR,
+        content=content,
+        author_user_id=operator.id,
+        created_at=utcnow(),
+    )
+    session.add(message)
+    conversation.last_message_at = message.created_at
+    await session.flush()
+    await events.emit(
+        session=session,
+        tenant=tenant,
+        type="message.created",
+        data={"conversation": conversation_data(conversation), "message": message_data(message)},
+    )
+    return message
+
+
+async def assign(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    actor: Actor,
+    conversation_id: uuid.UUID,
+    user_id: uuid.UUID,
+) -> Conversation:
+    conversation = await get_conversation(
+        session=session, tenant_id=tenant.id, conversation_id=conversation_id
+    )
+    user = await session.scalar(select(User).where(User.id == user_id, User.tenant_id == tenant.id))
+    if user is None:
+        raise NotFound(f"no team member {user_id}")
+    if not user.is_active or Permission.CHAT_MANAGE not in permissions_for(user.role):
+        raise ValidationFailed(
+            f"user_id: {user.email} cannot take conversations (inactive, or role {user.role})"
+        )
+    if await _assign(session, tenant, conversation, user):
+        await _record(
+            session,
+            settings,
+            tenant,
+            actor,
+            "conversation.assigned",
+            conversation,
+            assignee=user.email,
+        )
+    return conversation
+
+
+async def request_handoff(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    actor: Actor,
+    conversation_id: uuid.UUID,
+) -> Conversation:
+    conversation = await get_conversation(
+        session=session, tenant_id=tenant.id, conversation_id=conversation_id
+    )
+    if conversation.status in (ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN):
+        return conversation
+    conversation.status = ConversationStatus.PENDING_HUMAN
+    conversation.handoff_at = utcnow()
+    conversation.closed_at = None
+    await session.flush()
+    await events.emit(
+        session=session,
+        tenant=tenant,
+        type="conversation.handoff_requested",
+        data={"conversation": conversation_data(conversation), "reason": "operator"},
+    )
+    await _record(session, settings, tenant, actor, "conversation.handoff", conversation)
+    return conversation
+
+
+async def close(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    actor: Actor,
+    conversation_id: uuid.UUID,
+) -> Conversation:
+    conversation = await get_conversation(
+        session=session, tenant_id=tenant.id, conversation_id=conversation_id
+    )
+    if conversation.status == ConversationStatus.CLOSED:
+        return conversation
+    conversation.status = ConversationStatus.CLOSED
+    conversation.closed_at = utcnow()
+    await session.flush()
+    await events.emit(
+        session=session,
+        tenant=tenant,
+        type="conversation.closed",
+        data={"conversation": conversation_data(conversation)},
+    )
+    await _record(session, settings, tenant, actor, "conversation.closed", conversation)
+    return conversation
+
+
+async def return_to_bot(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    actor: Actor,
+    conversation_id: uuid.UUID,
+) -> Conversation:
+    conversation = await get_conversation(
+        session=session, tenant_id=tenant.id, conversation_id=conversation_id
+    )
+    if conversation.status == ConversationStatus.CLOSED:
+        raise Conflict("the conversation is closed", code="conversation_closed")
+    if conversation.status == ConversationStatus.BOT:
+        return conversation
+    conversation.status = ConversationStatus.BOT
+    conversation.assigned_user_id = None
+    await session.flush()
+    await _record(session, settings, tenant, actor, "conversation.returned_to_bot", conversation)
+    return conversation

@@ -1,0 +1,596 @@
+"""The three chat doors and the operator console API.
+
+Doors only decide which tenant, which channel and which conversation; everything else is the
+pipeline in chat/service.py. The rules for origins and CORS are in docs/REQUEST_FLOWS.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import ValidationError
+
+from bob.auth.deps import Principal, Require
+from bob.auth.permissions import Permission
+from bob.chat import conversations
+from bob.chat import service as chat
+from bob.chat.models import Channel, Conversation, Message
+from bob.chat.schemas import (
+    AssignRequest,
+    ChatReplyRead,
+    ConsoleMessage,
+    ConversationDetail,
+    ConversationPage,
+    ConversationRead,
+    HistoryRead,
+    MessageRead,
+    OperatorReply,
+    PublicChatRequest,
+    SessionCreate,
+    SessionCreated,
+    SourceRef,
+    WidgetChatRequest,
+)
+from bob.db.session import Database
+from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip
+from bob.engines import messages as phrases
+from bob.errors import BobError, Forbidden, NotFound, ValidationFailed
+from bob.pagination import PageDep
+from bob.settings import Settings
+from bob.tenants import service as tenants
+from bob.tenants.models import Tenant
+from bob.widget import service as widget
+from bob.widget.origins import request_origin
+
+log = logging.getLogger("bob.chat")
+router = APIRouter(tags=["chat"])
+ChatManager = Annotated[Principal, Require(Permission.CHAT_MANAGE)]
+ChatReader = Annotated[Principal, Require(Permission.CHAT_READ)]
+REPLY_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "model": ChatReplyRead,
+        "description": "The reply; with `Accept: text/event-stream` an SSE stream of `token`, "
+        "`sources` and `done` (the same body) events, or `error`.",
+    }
+}
+_WIDGET_ALLOW_HEADERS = "Content-Type, Accept, X-Widget-Key, X-Visitor-Token"
+_WIDGET_EXPOSE_HEADERS = (
+    "X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
+)
+_JAPANESE = re.compile(r"[\u3040-\u30ff]")
+
+
+def _db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def _language(request: Request, message: str) -> str:
+    header = request.headers.get("accept-language", "")
+    first = header.split(",")[0].split(";")[0].strip()
+    if first and first != "*":
+        return phrases.language_of(first)
+    # Without a browser's preference, kana in the message is a safe sign of Japanese.
+    return "ja" if _JAPANESE.search(message) else "en"
+
+
+def _wants_stream(request: Request) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")
+
+
+def _error_response(exc: BobError, headers: dict[str, str]) -> JSONResponse:
+    extra = dict(headers)
+    if exc.status_code == 429:
+        extra.update(getattr(exc, "headers", {}))
+        extra["Retry-After"] = str(getattr(exc, "retry_after", 1))
+    return JSONResponse(
+        {"error": {"code": exc.code, "message": exc.message}},
+        status_code=exc.status_code,
+        headers=extra,
+    )
+
+
+def _sse(event: str, data: object) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+async def _respond(
+    request: Request,
+    settings: Settings,
+    chat_input: chat.ChatInput,
+    headers: dict[str, str],
+) -> Response:
+    """Run the pipeline and answer as JSON or as an SSE stream."""
+    db = _db(request)
+    plan = await chat.prepare(db=db, settings=settings, chat=chat_input)
+    if not _wants_stream(request):
+        reply: chat.ChatReply | None = None
+        async for event in chat.run(db=db, settings=settings, plan=plan):
+            if isinstance(event, chat.Done):
+                reply = event.reply
+        assert reply is not None
+        return JSONResponse(reply.body(), headers=headers)
+
+    async def stream() -> AsyncIterator[str]:
+        try:
+            async for event in chat.run(db=db, settings=settings, plan=plan):
+                if isinstance(event, chat.Token):
+                    yield _sse("token", {"text": event.text})
+                elif isinstance(event, chat.Sources):
+                    yield _sse("sources", event.sources)
+                else:
+                    yield _sse("done", event.reply.body())
+        except Exception:
+            # The status line has gone out already; the stream itself must carry the failure.
+            log.exception("chat stream failed")
+            yield _sse(
+                "error",
+                {"code": "internal_error", "message": "the reply could not be completed"},
+            )
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+# ---- door 1: Bob's own site -------------------------------------------------------------
+
+
+def _own_origins(request: Request, settings: Settings) -> set[str | None]:
+    own = {request_origin(settings.public_origin)}
+    if not settings.is_production:
+        # A developer may open the demo as localhost or 127.0.0.1 without setting
+        # BOB_PUBLIC_URL; production answers only its configured public origin.
+        own.add(request_origin(f"{request.url.scheme}://{request.headers.get('host', '')}"))
+    return own
+
+
+def _check_same_origin(request: Request, settings: Settings) -> None:
+    refused = Forbidden(
+        f"POST /api/chat only serves pages on {settings.public_origin}; a business's own "
+        "website embeds the widget, which talks to /api/widget/chat with its widget key",
+        code="cross_origin",
+    )
+    origin = request.headers.get("origin")
+    if origin is not None and request_origin(origin) not in _own_origins(request, settings):
+        raise refused
+    if request.headers.get("sec-fetch-site") == "cross-site":
+        raise refused
+
+
+async def _public_tenant(request: Request, settings: Settings, business_id: str | None) -> Tenant:
+    async with _db(request).transaction() as session:
+        tenant = await tenants.get_tenant_by_business_id(
+            session=session, business_id=business_id or settings.platform_business_id
+        )
+    if not tenant.is_active:
+        raise Forbidden(
+            "this business's assistant is not available right now", code="tenant_suspended"
+        )
+    return tenant
+
+
+@router.post("/api/chat", responses=REPLY_DOC, summary="Door 1: anonymous chat on Bob's own site")
+async def public_chat(
+    body: PublicChatRequest, request: Request, settings: SettingsDep, limiter: LimiterDep
+) -> Response:
+    _check_same_origin(request, settings)
+    headers = await limiter.consume(
+        limiter.parse(settings.chat_limit_per_ip),
+        "chat",
+        "ip",
+        client_ip(request) or "unknown",
+        message="too many messages from this address; wait a moment",
+    )
+    tenant = await _public_tenant(request, settings, body.business_id)
+    chat_input = chat.ChatInput(
+        tenant=tenant,
+        channel=Channel.PUBLIC,
+        message=body.message,
+        session_id=body.session_id,
+        visitor_token=request.headers.get("x-visitor-token"),
+        language=_language(request, body.message),
+        origin=request_origin(request.headers.get("origin")),
+    )
+    return await _respond(request, settings, chat_input, headers)
+
+
+@router.get(
+    "/api/chat/transcript",
+    response_model=HistoryRead,
+    summary="Door 1: the visitor's own transcript (X-Visitor-Token), e.g. to see a person's reply",
+)
+async def public_transcript(
+    request: Request,
+    settings: SettingsDep,
+    session_id: Annotated[str, Query(min_length=1, max_length=128)],
+    business_id: Annotated[str | None, Query(max_length=63)] = None,
+) -> HistoryRead:
+    _check_same_origin(request, settings)
+    tenant = await _public_tenant(request, settings, business_id)
+    async with _db(request).transaction() as session:
+        conversation = await conversations.get_by_session(
+            session=session, tenant_id=tenant.id, session_id=session_id
+        )
+        if conversation.channel != Channel.PUBLIC:
+            raise NotFound(f"no conversation with session_id {session_id!r}")
+        chat.check_visitor(conversation, request.headers.get("x-visitor-token"), required=True)
+        return await _history(session, conversation, visitor_view=True)
+
+
+# ---- door 2: the widget on a business's site ----------------------------------------------
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": _WIDGET_EXPOSE_HEADERS,
+        "Vary": "Origin",
+    }
+
+
+async def _widget_access(
+    request: Request,
+) -> tuple[widget.WidgetAccess, str]:
+    """The key and the origin it was used from; 401/403 without any CORS allow header."""
+    async with _db(request).transaction() as session:
+        access = await widget.resolve_key(
+            session=session, value=request.headers.get("x-widget-key")
+        )
+    origin = request_origin(request.headers.get("origin"))
+    if origin is None or not widget.key_allows(access.key, origin):
+        raise Forbidden(
+            f"origin {request.headers.get('origin') or '(none)'} is not on this widget key's "
+            "allowed origins; add it in Widget Setup",
+            code="origin_not_allowed",
+        )
+    return access, origin
+
+
+async def _preflight(request: Request) -> Response:
+    origin = request_origin(request.headers.get("origin"))
+    async with _db(request).transaction() as session:
+        allowed = await widget.any_key_allows(session=session, origin=origin)
+    if not allowed or origin is None:
+        return JSONResponse(
+            {"error": {"code": "origin_not_allowed", "message": "origin not allowed"}},
+            status_code=403,
+            headers={"Vary": "Origin"},
+        )
+    return Response(
+        status_code=204,
+        headers={
+            "Access-Control-Allow-Origin": origin,
+            "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
+            "Access-Control-Allow-Headers": _WIDGET_ALLOW_HEADERS,
+            "Access-Control-Max-Age": "600",
+            "Vary": "Origin",
+        },
+    )
+
+
+@router.options("/api/widget/chat", include_in_schema=False)
+async def widget_chat_preflight(request: Request) -> Response:
+    return await _preflight(request)
+
+
+@router.options("/api/widget/history", include_in_schema=False)
+async def widget_history_preflight(request: Request) -> Response:
+    return await _preflight(request)
+
+
+@router.post(
+    "/api/widget/chat",
+    responses=REPLY_DOC,
+    summary="Door 2: the embedded widget (X-Widget-Key, allowed Origin)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": WidgetChatRequest.model_json_schema()}},
+        }
+    },
+)
+async def widget_chat(request: Request, settings: SettingsDep, limiter: LimiterDep) -> Response:
+    try:
+        access, origin = await _widget_access(request)
+    except BobError as exc:
+        return _error_response(exc, {"Vary": "Origin"})
+    # From here on the origin is allowed: every answer, errors included, is readable by it.
+    cors = _cors_headers(origin)
+    try:
+        try:
+            body = WidgetChatRequest.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise ValidationFailed(_validation_message(exc)) from None
+        per_ip = await limiter.consume(
+            limiter.parse(settings.chat_limit_per_ip),
+            "chat",
+            "ip",
+            client_ip(request) or "unknown",
+            message="too many messages from this address; wait a moment",
+        )
+        per_key = await limiter.consume(
+            limiter.parse(settings.widget_limit_per_key),
+            "chat",
+            "key",
+            str(access.key.id),
+            message="this site's assistant is very busy; try again shortly",
+        )
+        # Report the limit this caller will meet first.
+        headers = min(per_ip, per_key, key=lambda h: int(h["RateLimit-Remaining"]))
+        chat_input = chat.ChatInput(
+            tenant=access.tenant,
+            channel=Channel.WIDGET,
+            message=body.message,
+            session_id=body.session_id,
+            visitor_token=request.headers.get("x-visitor-token"),
+            require_visitor_token=True,
+            language=_language(request, body.message),
+            origin=origin,
+        )
+        return await _respond(request, settings, chat_input, {**headers, **cors})
+    except BobError as exc:
+        return _error_response(exc, cors)
+
+
+def _validation_message(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            return "request body is not valid JSON"
+        field = ".".join(str(p) for p in error.get("loc", ())) or "body"
+        parts.append(f"{field}: {error.get('msg', '')}")
+    return "; ".join(parts)
+
+
+@router.get("/api/widget/history", response_model=HistoryRead, summary="The widget's transcript")
+async def widget_history(
+    request: Request,
+    session_id: Annotated[str, Query(min_length=1, max_length=128)],
+) -> Response:
+    try:
+        access, origin = await _widget_access(request)
+    except BobError as exc:
+        return _error_response(exc, {"Vary": "Origin"})
+    cors = _cors_headers(origin)
+    try:
+        async with _db(request).transaction() as session:
+            conversation = await conversations.get_by_session(
+                session=session, tenant_id=access.tenant.id, session_id=session_id
+            )
+            if conversation.channel != Channel.WIDGET:
+                raise NotFound(f"no conversation with session_id {session_id!r}")
+            token = request.headers.get("x-visitor-token")
+            chat.check_visitor(conversation, token, required=True)
+            history = await _history(session, conversation, visitor_view=True)
+        return JSONResponse(history.model_dump(mode="json"), headers=cors)
+    except BobError as exc:
+        return _error_response(exc, cors)
+
+
+# ---- door 3: authenticated callers ----------------------------------------------------------
+
+
+@router.post("/api/chat/session", status_code=status.HTTP_201_CREATED)
+async def create_session(
+    body: SessionCreate, request: Request, principal: ChatManager, session: SessionDep
+) -> SessionCreated:
+    conversation = await conversations.start_console_session(
+        session=session,
+        tenant=principal.own_tenant,
+        visitor=body.visitor or {},
+        metadata=body.metadata or {},
+        language=_language(request, ""),
+    )
+    return SessionCreated(session_id=conversation.session_id)
+
+
+@router.post("/api/chat/message", responses=REPLY_DOC, summary="Door 3: authenticated chat")
+async def console_message(
+    body: ConsoleMessage, request: Request, principal: ChatManager, settings: SettingsDep
+) -> Response:
+    chat_input = chat.ChatInput(
+        tenant=principal.own_tenant,
+        channel=Channel.CONSOLE,
+        message=body.message,
+        session_id=body.session_id,
+        language=_language(request, body.message),
+    )
+    return await _respond(request, settings, chat_input, {})
+
+
+async def _history(
+    session: Any, conversation: Conversation, *, visitor_view: bool = False
+) -> HistoryRead:
+    messages = await conversations.transcript(
+        session=session, conversation=conversation, include_system=not visitor_view
+    )
+    names = await conversations.author_names(session=session, messages=messages)
+    return HistoryRead(
+        session_id=conversation.session_id,
+        conversation_status=conversation.status,
+        messages=[_message(m, names) for m in messages],
+    )
+
+
+def _message(message: Message, names: dict[uuid.UUID, str]) -> MessageRead:
+    return MessageRead(
+        id=message.id,
+        role=message.role,
+        content=message.content,
+        sources=[SourceRef(**s) for s in message.sources],
+        author_name=names.get(message.author_user_id) if message.author_user_id else None,
+        created_at=message.created_at,
+    )
+
+
+@router.get("/api/chat/history/{session_id}")
+async def chat_history(session_id: str, principal: ChatReader, session: SessionDep) -> HistoryRead:
+    conversation = await conversations.get_by_session(
+        session=session, tenant_id=principal.tenant_id, session_id=session_id
+    )
+    return await _history(session, conversation)
+
+
+# ---- operator console -----------------------------------------------------------------------
+
+
+def _conversation(conversation: Conversation, last: Message | None = None) -> ConversationRead:
+    return ConversationRead(
+        id=conversation.id,
+        session_id=conversation.session_id,
+        channel=conversation.channel,
+        status=conversation.status,
+        language=conversation.language,
+        assigned_user_id=conversation.assigned_user_id,
+        origin=conversation.origin,
+        created_at=conversation.created_at,
+        last_message_at=conversation.last_message_at,
+        handoff_at=conversation.handoff_at,
+        closed_at=conversation.closed_at,
+        last_message=_message(last, {}) if last is not None else None,
+    )
+
+
+async def _detail(session: Any, conversation: Conversation) -> ConversationDetail:
+    messages = await conversations.transcript(session=session, conversation=conversation)
+    names = await conversations.author_names(session=session, messages=messages)
+    base = _conversation(conversation)
+    return ConversationDetail(
+        **base.model_dump(),
+        visitor=conversation.visitor,
+        metadata=conversation.metadata_,
+        messages=[_message(m, names) for m in messages],
+    )
+
+
+@router.get("/api/conversations", tags=["conversations"])
+async def list_conversations(
+    principal: ChatManager,
+    session: SessionDep,
+    page: PageDep,
+    status_filter: Annotated[
+        Literal["bot", "pending_human", "human", "closed"] | None, Query(alias="status")
+    ] = None,
+    channel: Annotated[Literal["public", "widget", "console"] | None, Query()] = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+) -> ConversationPage:
+    result = await conversations.list_conversations(
+        session=session,
+        tenant_id=principal.tenant_id,
+        limit=page.limit,
+        cursor=page.cursor,
+        status=status_filter,
+        channel=channel,
+        q=q,
+    )
+    last = await conversations.last_messages(
+        session=session, conversation_ids=[c.id for c in result.items]
+    )
+    return ConversationPage(
+        items=[_conversation(c, last.get(c.id)) for c in result.items],
+        next_cursor=result.next_cursor,
+    )
+
+
+@router.get("/api/conversations/{conversation_id}", tags=["conversations"])
+async def get_conversation(
+    conversation_id: uuid.UUID, principal: ChatManager, session: SessionDep
+) -> ConversationDetail:
+    conversation = await conversations.get_conversation(
+        session=session, tenant_id=principal.tenant_id, conversation_id=conversation_id
+    )
+    return await _detail(session, conversation)
+
+
+@router.post("/api/conversations/{conversation_id}/reply", tags=["conversations"])
+async def reply(
+    conversation_id: uuid.UUID,
+    body: OperatorReply,
+    principal: ChatManager,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> ConversationDetail:
+    await conversations.operator_reply(
+        session=session,
+        settings=settings,
+        tenant=principal.own_tenant,
+        actor=principal.actor,
+        operator=principal.user,
+        conversation_id=conversation_id,
+        text=body.message,
+    )
+    conversation = await conversations.get_conversation(
+        session=session, tenant_id=principal.tenant_id, conversation_id=conversation_id
+    )
+    return await _detail(session, conversation)
+
+
+@router.post("/api/conversations/{conversation_id}/assign", tags=["conversations"])
+async def assign(
+    conversation_id: uuid.UUID,
+    body: AssignRequest,
+    principal: ChatManager,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> ConversationRead:
+    conversation = await conversations.assign(
+        session=session,
+        settings=settings,
+        tenant=principal.own_tenant,
+        actor=principal.actor,
+        conversation_id=conversation_id,
+        user_id=body.user_id,
+    )
+    return _conversation(conversation)
+
+
+@router.post("/api/conversations/{conversation_id}/handoff", tags=["conversations"])
+async def handoff(
+    conversation_id: uuid.UUID, principal: ChatManager, session: SessionDep, settings: SettingsDep
+) -> ConversationRead:
+    conversation = await conversations.request_handoff(
+        session=session,
+        settings=settings,
+        tenant=principal.own_tenant,
+        actor=principal.actor,
+        conversation_id=conversation_id,
+    )
+    return _conversation(conversation)
+
+
+@router.post("/api/conversations/{conversation_id}/close", tags=["conversations"])
+async def close(
+    conversation_id: uuid.UUID, principal: ChatManager, session: SessionDep, settings: SettingsDep
+) -> ConversationRead:
+    conversation = await conversations.close(
+        session=session,
+        settings=settings,
+        tenant=principal.own_tenant,
+        actor=principal.actor,
+        conversation_id=conversation_id,
+    )
+    return _conversation(conversation)
+
+
+@router.post("/api/conversations/{conversation_id}/return-to-bot", tags=["conversations"])
+async def return_to_bot(
+    conversation_id: uuid.UUID, principal: ChatManager, session: SessionDep, settings: SettingsDep
+) -> ConversationRead:
+    conversation = await conversations.return_to_bot(
+        session=session,
+        settings=settings,
+        tenant=principal.own_tenant,
+        actor=principal.actor,
+        conversation_id=conversation_id,
+    )
+    return _conversation(conversation)

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+# Generous at the door; the pipeline's own check (1..4,000 characters after trimming) names
+# the real limit. This bound only keeps absurd bodies from being parsed into memory twice.
+_MESSAGE = Field(max_length=20_000)
+SESSION_ID = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
+
+
+class PublicChatRequest(BaseModel):
+    message: str = _MESSAGE
+    session_id: str | None = SESSION_ID
+    business_id: str | None = Field(None, max_length=63)
+
+
+class WidgetChatRequest(BaseModel):
+    message: str = _MESSAGE
+    session_id: str | None = SESSION_ID
+
+
+class SessionCreate(BaseModel):
+    visitor: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class SessionCreated(BaseModel):
+    session_id: str
+
+
+class ConsoleMessage(BaseModel):
+    session_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    message: str = _MESSAGE
+
+
+class PersonaName(BaseModel):
+    name: str
+
+
+class SourceRef(BaseModel):
+    title: str
+    id: str
+
+
+class ChatReplyRead(BaseModel):
+    session_id: str
+    message_id: uuid.UUID
+    reply: str | None
+    persona: PersonaName
+    handoff: bool
+    sources: list[SourceRef]
+    conversation_status: str
+    credits_used: int
+    visitor_token: str | None = Field(
+        None, description="Doors 1 and 2, first reply of a new conversation only."
+    )
+
+
+class MessageRead(BaseModel):
+    id: uuid.UUID
+    role: str
+    content: str
+    sources: list[SourceRef] = []
+    author_name: str | None = None
+    created_at: datetime
+
+
+class HistoryRead(BaseModel):
+    session_id: str
+    conversation_status: str
+    messages: list[MessageRead]
+
+
+class ConversationRead(BaseModel):
+    id: uuid.UUID
+    session_id: str
+    channel: str
+    status: str
+    language: str
+    assigned_user_id: uuid.UUID | None
+    origin: str | None
+    created_at: datetime
+    last_message_at: datetime
+    handoff_at: datetime | None
+    closed_at: datetime | None
+    last_message: MessageRead | None = None
+
+
+class ConversationPage(BaseModel):
+    items: list[ConversationRead]
+    next_cursor: str | None
+
+
+class ConversationDetail(ConversationRead):
+    visitor: dict[str, Any]
+    metadata: dict[str, Any]
+    messages: list[MessageRead]
+
+
+class OperatorReply(BaseModel):
+    message: str = _MESSAGE
+
+
+class AssignRequest(BaseModel):
+    user_id: uuid.UUID

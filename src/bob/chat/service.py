@@ -1,0 +1,471 @@
+"""The one chat pipeline every door feeds.
+
+resolve conversation → input checks → (a human has it: store and stop) → credits → knowledge
+→ prompt → engine → output checks → store reply, usage and events → respond.
+
+Reads happen in one short transaction and everything stored in another; the engine runs
+between them, so no transaction (and on SQLite no write lock) is held while a model thinks.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bob.auth.tokens import hash_opaque_token
+from bob.billing import service as billing
+from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
+from bob.db.session import Database
+from bob.db.types import utcnow
+from bob.engines import messages as phrases
+from bob.engines import service as engines
+from bob.engines.base import (
+    Engine,
+    EngineError,
+    EngineRequest,
+    EngineResult,
+    Passage,
+    PersonaView,
+    TokenDelta,
+    Turn,
+)
+from bob.errors import Conflict, Forbidden, NotFound
+from bob.governance import guardrails
+from bob.knowledge import service as knowledge
+from bob.personas import service as personas
+from bob.settings import Settings
+from bob.tenants.models import Tenant
+from bob.webhooks import service as events
+
+log = logging.getLogger("bob.chat")
+HISTORY_TURNS = 10
+_WITH_PEOPLE = (ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN)
+PASSAGES = 5
+
+
+# ---- what flows out of the pipeline -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """The reply body every door returns (API.md): one shape for JSON and for SSE `done`."""
+
+    session_id: str
+    conversation_id: uuid.UUID
+    message_id: uuid.UUID
+    reply: str | None
+    persona_name: str
+    handoff: bool
+    sources: list[dict[str, str]]
+    conversation_status: str
+    credits_used: int
+    visitor_token: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "session_id": self.session_id,
+            "message_id": str(self.message_id),
+            "reply": self.reply,
+            "persona": {"name": self.persona_name},
+            "handoff": self.handoff,
+            "sources": self.sources,
+            "conversation_status": self.conversation_status,
+            "credits_used": self.credits_used,
+        }
+        if self.visitor_token is not None:
+            body["visitor_token"] = self.visitor_token
+        return body
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    sources: list[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class Done:
+    reply: ChatReply
+
+
+ChatEvent = Token | Sources | Done
+
+
+# ---- what flows in ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChatInput:
+    tenant: Tenant
+    channel: Channel
+    message: str
+    session_id: str | None = None
+    visitor_token: str | None = None
+    # The widget door insists on the token for an existing conversation; the public door only
+    # checks it when sent, since its published clients continue by session_id alone.
+    require_visitor_token: bool = False
+    language: str = "en"
+    origin: str | None = None
+    visitor: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class _Plan:
+    """Everything phase one decided; phase two runs the engine and stores the outcome."""
+
+    input: ChatInput
+    message: str
+    session_id: str
+    conversation_id: uuid.UUID | None
+    status: str
+    language: str
+    persona: PersonaView
+    persona_id: uuid.UUID | None
+    # None: a human has the conversation, store the visitor's message and stop.
+    engine: Engine | None = None
+    request: EngineRequest | None = None
+    fixed_reply: str | None = None  # a sentence Bob says without the engine (handoff)
+    handoff: bool = False
+    handoff_reason: str | None = None
+
+
+def new_session_id() -> str:
+    return "sess_" + secrets.token_urlsafe(16)
+
+
+def _sources(passages: list[Passage]) -> list[dict[str, str]]:
+    seen: dict[uuid.UUID, dict[str, str]] = {}
+    for passage in passages:
+        seen.setdefault(passage.item_id, {"title": passage.title, "id": str(passage.item_id)})
+    return list(seen.values())
+
+
+def _persona_view(persona: Any) -> PersonaView:
+    if persona is None:
+        return PersonaView(name="Bob")
+    return PersonaView(
+        name=persona.name,
+        description=persona.description,
+        tone=persona.tone,
+        system_prompt=persona.system_prompt,
+    )
+
+
+async def find_conversation(
+    *, session: AsyncSession, tenant_id: uuid.UUID, session_id: str
+) -> Conversation | None:
+    return await session.scalar(
+        select(Conversation).where(
+            Conversation.tenant_id == tenant_id, Conversation.session_id == session_id
+        )
+    )
+
+
+def check_visitor(conversation: Conversation, presented: str | None, *, required: bool) -> None:
+    """A visitor sees and continues only the conversation whose token they hold."""
+    if conversation.visitor_token_hash is None:
+        return
+    if presented is None and not required:
+        return
+    if presented is None or not secrets.compare_digest(
+        hash_opaque_token(presented), conversation.visitor_token_hash
+    ):
+        raise Forbidden(
+            "this conversation belongs to another visitor (send its X-Visitor-Token)",
+            code="visitor_mismatch",
+        )
+
+
+async def _history(session: AsyncSession, conversation_id: uuid.UUID) -> list[Turn]:
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.role != Role.SYSTEM)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(HISTORY_TURNS)
+    )
+    return [Turn(role=m.role, content=m.content) for m in reversed(list(rows))]  # type: ignore[arg-type]
+
+
+async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan:
+    """Phase one, read-only: everything that can refuse the request happens here."""
+    async with db.transaction() as session:
+        conversation = None
+        if chat.session_id is not None:
+            conversation = await find_conversation(
+                session=session, tenant_id=chat.tenant.id, session_id=chat.session_id
+            )
+        if conversation is not None:
+            if conversation.channel != chat.channel:
+                raise Conflict(
+                    "this session_id belongs to a conversation on another channel",
+                    code="session_channel",
+                )
+            check_visitor(conversation, chat.visitor_token, required=chat.require_visitor_token)
+        message = guardrails.check_input(chat.message)
+
+        status = conversation.status if conversation else ConversationStatus.BOT
+        if status == ConversationStatus.CLOSED:
+            status = ConversationStatus.BOT  # a new message reopens a closed conversation
+        language = conversation.language if conversation else chat.language
+        persona_row = None
+        if conversation is not None and conversation.persona_id is not None:
+            persona_row = await personas.get_persona(
+                session=session, tenant_id=chat.tenant.id, persona_id=conversation.persona_id
+            )
+        if persona_row is None:
+            persona_row = await personas.get_default(session=session, tenant_id=chat.tenant.id)
+        persona = _persona_view(persona_row)
+        plan = _Plan(
+            input=chat,
+            message=message,
+            session_id=chat.session_id or new_session_id(),
+            conversation_id=conversation.id if conversation else None,
+            status=status,
+            language=language,
+            persona=persona,
+            persona_id=persona_row.id if persona_row is not None else None,
+        )
+        if status in _WITH_PEOPLE:
+            return plan
+        if guardrails.asks_for_a_person(message):
+            plan.fixed_reply = phrases.handoff_message(persona, language)
+            plan.handoff, plan.handoff_reason = True, "visitor_request"
+            return plan
+        allowance = await billing.authorize_reply(session=session, tenant_id=chat.tenant.id)
+        if not allowance.allowed:
+            plan.fixed_reply = phrases.handoff_message(persona, language)
+            plan.handoff, plan.handoff_reason = True, allowance.reason or "credits"
+            return plan
+        passages = await knowledge.retrieve(
+            session=session, tenant_id=chat.tenant.id, query=message, limit=PASSAGES
+        )
+        history = await _history(session, conversation.id) if conversation else []
+        plan.engine = await engines.engine_for(
+            session=session, settings=settings, tenant_id=chat.tenant.id
+        )
+        plan.request = EngineRequest(
+            persona=persona,
+            business_name=chat.tenant.name,
+            language=language,
+            message=message,
+            passages=passages,
+            history=history,
+        )
+        return plan
+
+
+async def run(*, db: Database, settings: Settings, plan: _Plan) -> AsyncIterator[ChatEvent]:
+    """Phase two: the engine (streamed), then one transaction storing what happened."""
+    reply_text = plan.fixed_reply
+    result: EngineResult | None = None
+    answered = False
+    started = time.perf_counter()
+    if plan.engine is not None and plan.request is not None:
+        try:
+            async for event in plan.engine.stream(plan.request):
+                if isinstance(event, TokenDelta):
+                    yield Token(event.text)
+                else:
+                    result = event
+        except EngineError as exc:
+            log.warning("engine failed", extra={"engine": plan.engine.name, "reason": str(exc)})
+            reply_text = phrases.engine_failure_message(plan.persona, plan.language)
+            plan.handoff_reason = "engine_failure"
+        else:
+            answer = guardrails.check_output(result.text) if result and result.text else None
+            if answer is not None:
+                reply_text, answered = answer, True
+            else:
+                reply_text = phrases.no_answer_message(plan.persona, plan.language)
+                plan.handoff_reason = "no_answer"
+        if not answered:
+            # No grounded answer: hand over with a sentence of Bob's instead of guessing.
+            plan.handoff = True
+            yield Token(reply_text)
+    elif reply_text is not None:
+        yield Token(reply_text)
+    latency_ms = int((time.perf_counter() - started) * 1000)
+    sources = _sources(result.sources) if answered and result is not None else []
+    reply = await _store(
+        db=db,
+        plan=plan,
+        reply_text=reply_text,
+        result=result,
+        sources=sources,
+        latency_ms=latency_ms,
+    )
+    yield Sources(sources)
+    yield Done(reply)
+
+
+async def _get_or_create(
+    session: AsyncSession, plan: _Plan
+) -> tuple[Conversation, str | None, bool]:
+    chat = plan.input
+    if plan.conversation_id is not None:
+        conversation = await session.get(Conversation, plan.conversation_id, with_for_update=True)
+        if conversation is None:
+            raise NotFound("this conversation no longer exists")
+        return conversation, None, False
+    token = secrets.token_urlsafe(24) if chat.channel != Channel.CONSOLE else None
+    conversation = Conversation(
+        tenant_id=chat.tenant.id,
+        session_id=plan.session_id,
+        channel=chat.channel,
+        status=ConversationStatus.BOT,
+        visitor_token_hash=hash_opaque_token(token) if token else None,
+        persona_id=plan.persona_id,
+        language=plan.language,
+        origin=chat.origin,
+        visitor=chat.visitor,
+        metadata_=chat.metadata,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(conversation)
+            await session.flush()
+    except IntegrityError:
+        # Two first messages with the same new session_id raced; the other one created it.
+        existing = await find_conversation(
+            session=session, tenant_id=chat.tenant.id, session_id=plan.session_id
+        )
+        if existing is None:
+            raise
+        check_visitor(existing, chat.visitor_token, required=True)
+        return existing, None, False
+    return conversation, token, True
+
+
+def message_data(message: Message) -> dict[str, Any]:
+    return {
+        "id": str(message.id),
+        "role": message.role,
+        "content": message.content,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+def conversation_data(conversation: Conversation) -> dict[str, Any]:
+    return {
+        "id": str(conversation.id),
+        "session_id": conversation.session_id,
+        "channel": conversation.channel,
+        "status": conversation.status,
+    }
+
+
+async def _store(
+    *,
+    db: Database,
+    plan: _Plan,
+    reply_text: str | None,
+    result: EngineResult | None,
+    sources: list[dict[str, str]],
+    latency_ms: int,
+) -> ChatReply:
+    tenant = plan.input.tenant
+    async with db.transaction() as session:
+        conversation, token, created = await _get_or_create(session, plan)
+        if created:
+            await events.emit(
+                session=session,
+                tenant=tenant,
+                type="conversation.created",
+                data={"conversation": conversation_data(conversation)},
+            )
+        now = utcnow()
+        if plan.status == ConversationStatus.BOT and conversation.status in _WITH_PEOPLE:
+            # A person took over while the engine was thinking: the bot keeps quiet.
+            reply_text, plan.handoff = None, False
+        if conversation.status == ConversationStatus.CLOSED:
+            conversation.status = ConversationStatus.BOT
+            conversation.closed_at = None
+        visitor_message = Message(
+            tenant_id=tenant.id,
+            conversation_id=conversation.id,
+            role=Role.VISITOR,
+            content=plan.message,
+            created_at=now,
+        )
+        session.add(visitor_message)
+        stored = [visitor_message]
+        assistant = None
+        if reply_text is not None:
+            assistant = Message(
+                tenant_id=tenant.id,
+                conversation_id=conversation.id,
+                role=Role.ASSISTANT,
+                content=reply_text,
+                sources=sources,
+                handoff=plan.handoff,
+                engine=result.engine if result else None,
+                model=result.model if result else None,
+                latency_ms=latency_ms if plan.engine is not None else None,
+                prompt_tokens=result.prompt_tokens if result else None,
+                completion_tokens=result.completion_tokens if result else None,
+                # A strictly later timestamp keeps the transcript's order on every database.
+                created_at=utcnow(),
+            )
+            session.add(assistant)
+            stored.append(assistant)
+        conversation.last_message_at = now
+        if plan.handoff and conversation.status == ConversationStatus.BOT:
+            conversation.status = ConversationStatus.PENDING_HUMAN
+            conversation.handoff_at = now
+        await session.flush()
+        for message in stored:
+            await events.emit(
+                session=session,
+                tenant=tenant,
+                type="message.created",
+                data={
+                    "conversation": conversation_data(conversation),
+                    "message": message_data(message),
+                },
+            )
+        if plan.handoff and conversation.handoff_at == now:
+            await events.emit(
+                session=session,
+                tenant=tenant,
+                type="conversation.handoff_requested",
+                data={
+                    "conversation": conversation_data(conversation),
+                    "reason": plan.handoff_reason,
+                },
+            )
+        return ChatReply(
+            session_id=conversation.session_id,
+            conversation_id=conversation.id,
+            message_id=(assistant or visitor_message).id,
+            reply=reply_text,
+            persona_name=plan.persona.name,
+            handoff=conversation.status
+            in (ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN),
+            sources=sources,
+            conversation_status=conversation.status,
+            credits_used=assistant.credits_used if assistant is not None else 0,
+            visitor_token=token,
+        )
+
+
+async def reply_once(*, db: Database, settings: Settings, chat: ChatInput) -> ChatReply:
+    """The whole pipeline for callers that want one JSON reply."""
+    plan = await prepare(db=db, settings=settings, chat=chat)
+    async for event in run(db=db, settings=settings, plan=plan):
+        if isinstance(event, Done):
+            return event.reply
+    raise RuntimeError("the chat pipeline ended without a reply")

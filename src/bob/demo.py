@@ -1,0 +1,142 @@
+"""`bob demo`: a platform admin and a demo business whose knowledge answers real questions."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bob.auth import service as auth
+from bob.auth.permissions import Role
+from bob.governance import service as audit
+from bob.knowledge import service as knowledge
+from bob.knowledge.models import KnowledgeItem
+from bob.settings import Settings
+from bob.tenants import service as tenants
+from bob.tenants.models import Plan, Tenant
+
+BUSINESS_ID = "demo-shop"
+BUSINESS_NAME = "Demo Outdoor Shop"
+ADMIN = ("admin@example.com", "bob-admin-demo-password")
+OWNER = ("owner@demo-shop.example.com", "demo-owner-password")
+AGENT = ("agent@demo-shop.example.com", "demo-agent-password")
+
+KNOWLEDGE: list[tuple[str, str, list[str]]] = [
+    (
+        "Opening hours",
+        "Our store at 12 Harbour Street, Lisbon is open Monday to Friday from 9:00 to 19:00 "
+        "and on Saturday from 10:00 to 16:00. We are closed on Sundays and public holidays. "
+        "The online shop takes orders at any time.",
+        ["store"],
+    ),
+    (
+        "Shipping and delivery",
+        "We ship to Portugal, Spain, France, Germany, Italy, the Netherlands and Poland. "
+        "Standard delivery takes 2 to 4 business days and costs 4.90 euros; orders over 60 "
+        "euros ship free. Express delivery arrives the next business day in Portugal and Spain "
+        "and costs 9.90 euros. You get a tracking link by email as soon as your parcel leaves "
+        "our warehouse.",
+        ["orders"],
+    ),
+    (
+        "Returns and refunds",
+        "You can return unused items within 30 days of delivery for a full refund. Start a "
+        "return from the Orders page of your account and print the free return label. Refunds "
+        "reach your original payment method within 5 business days after we receive the "
+        "parcel. Worn or washed items and items without their tags cannot be returned.",
+        ["orders"],
+    ),
+    (
+        "Warranty",
+        "Tents, backpacks and sleeping bags have a 2-year warranty against manufacturing "
+        "defects. Send a photo of the defect and your order number to "
+        "support@demo-shop.example.com and we will repair or replace the item.",
+        ["products"],
+    ),
+    (
+        "Payment methods",
+        "We accept Visa, Mastercard, American Express, PayPal, MB Way and Apple Pay. All prices "
+        "include VAT. We never store your card details.",
+        ["orders"],
+    ),
+    (
+        "Size guide",
+        "Our hiking boots run true to size; if you are between sizes, choose the larger size "
+        "and wear thicker socks. Jackets use European sizes: S fits a chest of 88 to 96 cm, "
+        "M 96 to 104 cm, L 104 to 112 cm and XL 112 to 120 cm.",
+        ["products"],
+    ),
+    (
+        "Gear rental",
+        "You can rent tents and camping stoves for a weekend trip: a 2-person tent costs 15 "
+        "euros per weekend and a stove 5 euros, with a refundable deposit of 50 euros. Rentals "
+        "are booked and collected in the store.",
+        ["store"],
+    ),
+    (
+        "Contact",
+        "Email support@demo-shop.example.com or call +351 21 000 0000 from Monday to Friday, "
+        "9:00 to 18:00. You can also ask here in the chat and a person from our team will "
+        "answer.",
+        ["store"],
+    ),
+    (
+        "Horário e entregas",
+        "A loja da Rua do Porto, 12, em Lisboa, abre de segunda a sexta das 9h às 19h e aos "
+        "sábados das 10h às 16h. As entregas em Portugal demoram de 2 a 4 dias úteis e são "
+        "grátis em encomendas acima de 60 euros.",
+        ["pt"],
+    ),
+    (
+        "営業時間と配送",
+        "店舗の営業時間は月曜日から金曜日の9時から19時、土曜日は10時から16時です。日曜日と祝日は"
+        "休業です。配送は通常2〜4営業日でお届けします。",
+        ["ja"],
+    ),
+]
+
+
+async def ensure_demo(*, session: AsyncSession, settings: Settings) -> Tenant:
+    """Idempotent: a second run keeps one demo business with the same logins and knowledge."""
+    await auth.ensure_platform_admin(
+        session=session, settings=settings, email=ADMIN[0], password=ADMIN[1], actor=audit.CLI
+    )
+    tenant = await session.scalar(select(Tenant).where(Tenant.business_id == BUSINESS_ID))
+    if tenant is None:
+        created = await tenants.create_tenant(
+            session=session,
+            settings=settings,
+            actor=audit.CLI,
+            name=BUSINESS_NAME,
+            business_id=BUSINESS_ID,
+            plan=Plan.PRO,
+            owner_email=OWNER[0],
+            owner_password=OWNER[1],
+            owner_name="Demo Owner",
+        )
+        tenant = created.tenant
+        await tenants.add_member(
+            session=session,
+            settings=settings,
+            tenant_id=tenant.id,
+            actor=audit.CLI,
+            actor_role=Role.OWNER,
+            email=AGENT[0],
+            role=Role.AGENT,
+            name="Demo Agent",
+            password=AGENT[1],
+        )
+    has_knowledge = await session.scalar(
+        select(func.count()).select_from(KnowledgeItem).where(KnowledgeItem.tenant_id == tenant.id)
+    )
+    if not has_knowledge:
+        for title, content, tags in KNOWLEDGE:
+            await knowledge.create_item(
+                session=session,
+                settings=settings,
+                tenant_id=tenant.id,
+                actor=audit.CLI,
+                title=title,
+                content=content,
+                tags=tags,
+            )
+    return tenant

@@ -1,0 +1,70 @@
+"""The embedded engine: answers by quoting the tenant's best matching passages, or not at all."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+from bob.engines.base import EngineRequest, EngineResult, Passage, TokenDelta
+from bob.engines.messages import answer_intro
+
+MAX_PASSAGES = 2
+# A second passage is added only when it is nearly as relevant as the first; a much weaker one
+# would dilute a good answer with loosely related text.
+SECOND_PASSAGE_RATIO = 0.8
+_WORDS_PER_DELTA = 3
+# Scripts without spaces (Japanese) would otherwise arrive as one delta per passage.
+_MAX_TOKEN_CHARS = 8
+_TOKEN = re.compile(r"\S+\s*|\s+")
+
+
+def select_passages(passages: list[Passage], min_score: float) -> list[Passage]:
+    """The passages to answer with: the best one, and the best from another item if close to it.
+
+    A passage that covers none of the question's terms never qualifies, whatever `min_score` is.
+    Ties keep the order retrieval gave, so the choice is deterministic.
+    """
+    qualified = [p for p in passages if p.score >= min_score and p.score > 0 and p.text.strip()]
+    if not qualified:
+        return []
+    ranked = sorted(qualified, key=lambda p: -p.score)
+    best = ranked[0]
+    chosen = [best]
+    for candidate in ranked[1:]:
+        if candidate.item_id == best.item_id:
+            continue
+        if candidate.score >= SECOND_PASSAGE_RATIO * best.score:
+            chosen.append(candidate)
+        break
+    return chosen[:MAX_PASSAGES]
+
+
+def split_for_streaming(text: str) -> list[str]:
+    """Pieces of a few words each; joined, they give back `text` exactly."""
+    tokens: list[str] = []
+    for token in _TOKEN.findall(text):
+        tokens.extend(
+            token[i : i + _MAX_TOKEN_CHARS] for i in range(0, len(token), _MAX_TOKEN_CHARS)
+        )
+    return [
+        "".join(tokens[i : i + _WORDS_PER_DELTA]) for i in range(0, len(tokens), _WORDS_PER_DELTA)
+    ]
+
+
+class ExtractiveEngine:
+    name = "extractive"
+
+    def __init__(self, min_score: float) -> None:
+        self.min_score = min_score
+
+    async def stream(self, request: EngineRequest) -> AsyncIterator[TokenDelta | EngineResult]:
+        chosen = select_passages(request.passages, self.min_score)
+        if not chosen:
+            yield EngineResult(text=None, sources=[], engine=self.name)
+            return
+        parts = [answer_intro(request.persona, request.language)]
+        parts.extend(p.text.strip() for p in chosen)
+        text = "\n\n".join(parts)
+        for piece in split_for_streaming(text):
+            yield TokenDelta(piece)
+        yield EngineResult(text=text, sources=chosen, engine=self.name)

@@ -1,0 +1,201 @@
+"""Any OpenAI-compatible chat API, through the official SDK, streamed and bounded in time.
+
+The model is told to answer only from the sources and to reply with the handoff marker when they
+do not hold the answer. The marker must never reach a visitor, so text that could still turn out
+to be (the start of) the marker is held back until it cannot. If the marker appears after some
+text was already streamed, the result still has no text: the model said it has no grounded
+answer, and the caller replaces whatever was streamed with a handoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
+
+import openai
+from openai import AsyncOpenAI
+
+from bob.engines.base import EngineError, EngineRequest, EngineResult, TokenDelta
+from bob.engines.prompt import HANDOFF_MARKER, build_messages
+
+if TYPE_CHECKING:
+    from openai.types.chat import ChatCompletionMessageParam
+
+log = logging.getLogger("bob.engines")
+
+# Local servers (Ollama, llama.cpp, vLLM) need no key, but the SDK refuses to send a request
+# without one; a placeholder also stops it from picking up OPENAI_API_KEY from the environment
+# and sending the installation's key to a tenant's server.
+_NO_KEY = "no-key"
+TEMPERATURE = 0.2
+
+
+class _MarkerGuard:
+    """Releases streamed text only once it can no longer be the handoff marker.
+
+    Leading and trailing whitespace is held too, so the released pieces join to the final text.
+    """
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.sent = 0
+        self.handoff = False
+
+    def feed(self, piece: str) -> str:
+        if self.handoff:
+            return ""
+        self.text += piece
+        if HANDOFF_MARKER in self.text:
+            self.handoff = True
+            return ""
+        return self._release(self._safe_end())
+
+    def _safe_end(self) -> int:
+        end = len(self.text.rstrip())
+        for size in range(min(len(HANDOFF_MARKER) - 1, end), 0, -1):
+            if self.text[end - size : end] == HANDOFF_MARKER[:size]:
+                end -= size
+                break
+        return len(self.text[:end].rstrip())
+
+    def _release(self, end: int) -> str:
+        start = self.sent or len(self.text) - len(self.text.lstrip())
+        if end <= start:
+            return ""
+        self.sent = end
+        return self.text[start:end]
+
+    def finish(self) -> tuple[str, str | None]:
+        """The last piece to stream and the final text (None: hand over)."""
+        if self.handoff:
+            return "", None
+        final = self.text.strip()
+        if not final:
+            raise EngineError("the provider sent an empty reply")
+        if HANDOFF_MARKER.startswith(final):
+            # A marker cut short (e.g. by a token limit) is still a refusal, not an answer.
+            return "", None
+        return self._release(len(self.text.rstrip())), final
+
+
+def _host(base_url: str) -> str:
+    # Only the host goes into logs: the URL could carry credentials in its userinfo.
+    return urlsplit(base_url).hostname or "?"
+
+
+class OpenAIEngine:
+    name = "openai"
+
+    def __init__(self, base_url: str, api_key: str | None, model: str, timeout_s: float) -> None:
+        self.base_url = base_url
+        self.model = model
+        self.timeout_s = timeout_s
+        self._api_key = api_key
+
+    def __repr__(self) -> str:
+        return f"OpenAIEngine(base_url={self.base_url!r}, model={self.model!r})"
+
+    async def stream(self, request: EngineRequest) -> AsyncIterator[TokenDelta | EngineResult]:
+        if not request.passages:
+            # Nothing to ground an answer on: asking the model would only invite invention.
+            yield EngineResult(text=None, sources=[], engine=self.name)
+            return
+        # One deadline for the whole exchange: the SDK's timeout applies per read, so a server
+        # that trickles a token just often enough would otherwise keep the visitor waiting forever.
+        # It is applied around each wait on the provider rather than across `yield`, so it never
+        # fires inside the caller's code.
+        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        guard = _MarkerGuard()
+        model: str | None = None
+        prompt_tokens: int | None = None
+        completion_tokens: int | None = None
+        try:
+            async with AsyncOpenAI(
+                base_url=self.base_url,
+                api_key=self._api_key or _NO_KEY,
+                timeout=self.timeout_s,
+                max_retries=0,
+            ) as client:
+                async with asyncio.timeout_at(deadline):
+                    response = await client.chat.completions.create(
+                        model=self.model,
+                        messages=cast("list[ChatCompletionMessageParam]", build_messages(request)),
+                        stream=True,
+                        stream_options={"include_usage": True},
+                        temperature=TEMPERATURE,
+                    )
+                try:
+                    chunks = aiter(response)
+                    while True:
+                        async with asyncio.timeout_at(deadline):
+                            chunk = await anext(chunks, None)
+                        if chunk is None:
+                            break
+                        model = model or _str(getattr(chunk, "model", None))
+                        usage = getattr(chunk, "usage", None)
+                        if usage is not None:
+                            prompt_tokens = _int(getattr(usage, "prompt_tokens", None))
+                            completion_tokens = _int(getattr(usage, "completion_tokens", None))
+                        piece = guard.feed(_content(chunk))
+                        if piece:
+                            yield TokenDelta(piece)
+                finally:
+                    await response.close()
+        except (TimeoutError, openai.APITimeoutError):
+            raise self._fail(f"the provider did not answer within {self.timeout_s:g} s") from None
+        except openai.APIStatusError as exc:
+            raise self._fail(f"the provider answered HTTP {exc.status_code}") from None
+        except openai.APIConnectionError:
+            raise self._fail("could not connect to the provider") from None
+        except openai.APIError:
+            # An error event inside an otherwise successful stream.
+            raise self._fail("the provider reported an error") from None
+        except (openai.OpenAIError, ValueError, TypeError):
+            # ValueError covers a data line that is not JSON; TypeError, JSON of the wrong shape.
+            raise self._fail("the provider sent a malformed response") from None
+
+        try:
+            last, text = guard.finish()
+        except EngineError as exc:
+            raise self._fail(str(exc)) from None
+        if last:
+            yield TokenDelta(last)
+        yield EngineResult(
+            text=text,
+            sources=list(request.passages) if text is not None else [],
+            engine=self.name,
+            model=model or self.model,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+        )
+
+    def _fail(self, reason: str) -> EngineError:
+        log.warning(
+            "engine failed: %s",
+            reason,
+            extra={"engine": self.name, "host": _host(self.base_url), "model": self.model},
+        )
+        return EngineError(reason)
+
+
+def _content(chunk: Any) -> str:
+    for choice in getattr(chunk, "choices", None) or []:
+        if getattr(choice, "index", 0) != 0:
+            continue
+        delta = getattr(choice, "delta", None)
+        content = getattr(delta, "content", None)
+        if content is not None and not isinstance(content, str):
+            raise TypeError("content is not text")
+        return content or ""
+    return ""
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

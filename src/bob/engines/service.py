@@ -1,0 +1,149 @@
+"""Which engine answers for a tenant: the installation's settings, or the tenant's own override."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from collections.abc import AsyncIterator
+from urllib.parse import urlsplit
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bob.auth.tokens import derive_key
+from bob.engines.base import Engine, EngineError, EngineRequest, EngineResult, TokenDelta
+from bob.engines.extractive import ExtractiveEngine
+from bob.engines.models import TenantEngineSettings
+from bob.engines.openai import OpenAIEngine
+from bob.errors import ValidationFailed
+from bob.settings import Settings
+
+ENGINES = frozenset({"extractive", "openai"})
+_MODEL_MAX = 200
+_BASE_URL_MAX = 500
+
+
+class SecretUnreadable(ValueError):
+    """A stored secret cannot be decrypted: the installation secret changed, or it was altered."""
+
+
+def _fernet(settings: Settings) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(derive_key(settings.secret, "engine-keys")))
+
+
+def encrypt_secret(settings: Settings, plaintext: str) -> str:
+    return _fernet(settings).encrypt(plaintext.encode()).decode()
+
+
+def decrypt_secret(settings: Settings, token: str) -> str:
+    try:
+        return _fernet(settings).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable("the stored secret cannot be decrypted") from None
+
+
+async def get_overrides(
+    *, session: AsyncSession, tenant_id: uuid.UUID
+) -> TenantEngineSettings | None:
+    return await session.get(TenantEngineSettings, tenant_id)
+
+
+def _clean(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.strip() or None
+
+
+def _check_base_url(settings: Settings, base_url: str) -> str:
+    parts = urlsplit(base_url)
+    allowed = {"https"} if settings.is_production else {"http", "https"}
+    if parts.scheme not in allowed or not parts.hostname:
+        expected = "an https URL" if settings.is_production else "an http(s) URL"
+        raise ValidationFailed(f"base_url must be {expected}, e.g. https://api.openai.com/v1")
+    if len(base_url) > _BASE_URL_MAX:
+        raise ValidationFailed(f"base_url is longer than {_BASE_URL_MAX} characters")
+    return base_url.rstrip("/")
+
+
+async def set_overrides(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    engine: str | None,
+    model: str | None,
+    base_url: str | None,
+    api_key: str | None,
+) -> TenantEngineSettings:
+    """Replace the tenant's override; None for engine, model or base_url means "use the default".
+
+    `api_key=None` keeps the stored key and `api_key=""` removes it, so a form that never shows
+    the key back can still be saved without losing it.
+    """
+    engine = _clean(engine)
+    if engine is not None and engine not in ENGINES:
+        raise ValidationFailed(f"engine must be one of {', '.join(sorted(ENGINES))}")
+    model = _clean(model)
+    if model is not None and len(model) > _MODEL_MAX:
+        raise ValidationFailed(f"model is longer than {_MODEL_MAX} characters")
+    base_url = _clean(base_url)
+    if base_url is not None:
+        base_url = _check_base_url(settings, base_url)
+
+    row = await get_overrides(session=session, tenant_id=tenant_id)
+    if row is None:
+        row = TenantEngineSettings(tenant_id=tenant_id)
+        session.add(row)
+    row.engine = engine
+    row.model = model
+    row.base_url = base_url
+    if api_key is not None:
+        api_key = api_key.strip()
+        row.api_key_encrypted = encrypt_secret(settings, api_key) if api_key else None
+    await session.flush()
+    return row
+
+
+class _UnavailableEngine:
+    """Stands in when the configured engine cannot be built, so the chat hands over, not fails."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.name = name
+        self.reason = reason
+
+    async def stream(self, request: EngineRequest) -> AsyncIterator[TokenDelta | EngineResult]:
+        raise EngineError(self.reason)
+        # Never reached; its presence makes this an async generator like every other engine.
+        yield  # type: ignore[unreachable]
+
+
+def build_engine(*, settings: Settings, overrides: TenantEngineSettings | None) -> Engine:
+    name = (overrides.engine if overrides else None) or settings.engine
+    if name == "extractive":
+        return ExtractiveEngine(min_score=settings.extractive_min_score)
+
+    own_url = overrides.base_url if overrides else None
+    base_url = own_url or settings.openai_base_url
+    api_key: str | None = None
+    if overrides is not None and overrides.api_key_encrypted:
+        try:
+            api_key = decrypt_secret(settings, overrides.api_key_encrypted)
+        except SecretUnreadable:
+            return _UnavailableEngine(
+                "openai", "the tenant's API key cannot be decrypted; set it again"
+            )
+    elif (own_url is None or own_url == settings.openai_base_url.rstrip("/")) and (
+        settings.openai_api_key is not None
+    ):
+        # The installation's key goes only to the installation's endpoint, never to a URL a
+        # tenant chose.
+        api_key = settings.openai_api_key.get_secret_value()
+    model = (overrides.model if overrides else None) or settings.openai_model
+    return OpenAIEngine(
+        base_url=base_url, api_key=api_key, model=model, timeout_s=settings.openai_timeout_s
+    )
+
+
+async def engine_for(*, session: AsyncSession, settings: Settings, tenant_id: uuid.UUID) -> Engine:
+    overrides = await get_overrides(session=session, tenant_id=tenant_id)
+    return build_engine(settings=settings, overrides=overrides)

@@ -1,0 +1,93 @@
+// The chat box on Bob's own site: talks to door 1 (POST /api/chat, same origin only), and
+// while a person has the conversation, polls the visitor's transcript for their replies.
+(function () {
+  "use strict";
+  var form = document.getElementById("chat-form");
+  if (!form) return;
+  var log = document.getElementById("chat-log");
+  var input = document.getElementById("chat-input");
+  var button = form.querySelector("button");
+  var businessId = form.getAttribute("data-business-id") || undefined;
+  var storeKey = "bob-site-chat:" + (businessId || "platform");
+  var saved = {};
+  try { saved = JSON.parse(sessionStorage.getItem(storeKey) || "{}"); } catch (e) { saved = {}; }
+  var shown = {};
+  var polling = null;
+
+  function remember() { sessionStorage.setItem(storeKey, JSON.stringify(saved)); }
+
+  function add(role, text, sources, id) {
+    if (id) { if (shown[id]) return; shown[id] = true; }
+    var item = document.createElement("li");
+    item.className = "msg msg-" + role;
+    var body = document.createElement("p");
+    body.textContent = text; // never innerHTML: replies are data, not markup
+    item.appendChild(body);
+    if (sources && sources.length) {
+      var cite = document.createElement("p");
+      cite.className = "msg-sources";
+      cite.textContent = "Source: " + sources.map(function (s) { return s.title; }).join(", ");
+      item.appendChild(cite);
+    }
+    log.appendChild(item);
+    item.scrollIntoView({ block: "end" });
+  }
+
+  function headers() {
+    var h = { "Content-Type": "application/json" };
+    if (saved.visitor_token) h["X-Visitor-Token"] = saved.visitor_token;
+    return h;
+  }
+
+  function poll() {
+    var query = "session_id=" + encodeURIComponent(saved.session_id) +
+      (businessId ? "&business_id=" + encodeURIComponent(businessId) : "");
+    fetch("/api/chat/transcript?" + query, { headers: headers() })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        data.messages.forEach(function (m) {
+          if (m.role === "operator") add("operator", (m.author_name ? m.author_name + ": " : "") + m.content, null, m.id);
+        });
+        if (data.conversation_status === "bot" || data.conversation_status === "closed") stopPolling();
+      })
+      .catch(function () { /* try again on the next tick */ });
+  }
+
+  function startPolling() { if (!polling) polling = setInterval(poll, 4000); }
+  function stopPolling() { if (polling) { clearInterval(polling); polling = null; } }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var message = input.value.trim();
+    if (!message) return;
+    add("visitor", message);
+    input.value = "";
+    button.disabled = true;
+    fetch("/api/chat", {
+      method: "POST",
+      headers: headers(),
+      body: JSON.stringify({ session_id: saved.session_id, message: message, business_id: businessId })
+    })
+      .then(function (response) {
+        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
+      })
+      .then(function (result) {
+        if (!result.ok) {
+          add("error", result.data.error ? result.data.error.message : "Something went wrong.");
+          return;
+        }
+        var data = result.data;
+        saved.session_id = data.session_id;
+        if (data.visitor_token) saved.visitor_token = data.visitor_token;
+        remember();
+        if (data.reply) add("assistant", data.reply, data.sources, data.message_id);
+        if (data.conversation_status === "pending_human" || data.conversation_status === "human") {
+          if (!data.reply) add("system", "A person from the team will answer here.");
+          startPolling();
+        }
+      })
+      .catch(function () { add("error", "Bob could not be reached. Try again in a moment."); })
+      .finally(function () { button.disabled = false; input.focus(); });
+  });
+})();

@@ -1,0 +1,247 @@
+"""Widget keys: publishable `pk_live_…` keys, each with the origins allowed to use it."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bob.auth import service as auth
+from bob.db.types import utcnow
+from bob.errors import Conflict, Forbidden, NotFound, Unauthorized
+from bob.governance import service as audit
+from bob.governance.service import Actor
+from bob.settings import Settings
+from bob.tenants.models import Tenant, TenantStatus
+from bob.webhooks import service as events
+from bob.widget.models import WidgetKey, WidgetKeyOrigin
+from bob.widget.origins import normalize_origins, patterns_matching
+
+KEY_PREFIX = "pk_live_"
+
+
+def new_key_value() -> str:
+    # 24 random bytes are 32 url-safe characters.
+    return KEY_PREFIX + secrets.token_urlsafe(24)
+
+
+def _set_origins(key: WidgetKey, origins: list[str]) -> None:
+    key.origins = [WidgetKeyOrigin(origin=o) for o in normalize_origins(origins)]
+
+
+async def _record(
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    action: str,
+    key: WidgetKey,
+    **data: object,
+) -> None:
+    await audit.record(
+        session=session,
+        key=auth.audit_key(settings),
+        tenant_id=tenant_id,
+        actor=actor,
+        action=action,
+        target_type="widget_key",
+        target_id=key.id,
+        data=data,
+    )
+
+
+async def create_primary_key(*, session: AsyncSession, tenant_id: uuid.UUID) -> WidgetKey:
+    """Every tenant starts with one key and an empty allow-list, which allows nothing."""
+    key = WidgetKey(tenant_id=tenant_id, key=new_key_value(), label="Primary", is_primary=True)
+    key.origins = []
+    session.add(key)
+    await session.flush()
+    return key
+
+
+async def list_keys(*, session: AsyncSession, tenant_id: uuid.UUID) -> list[WidgetKey]:
+    rows = await session.scalars(
+        select(WidgetKey)
+        .where(WidgetKey.tenant_id == tenant_id)
+        .order_by(WidgetKey.is_primary.desc(), WidgetKey.created_at, WidgetKey.id)
+    )
+    return list(rows)
+
+
+async def get_key(*, session: AsyncSession, tenant_id: uuid.UUID, key_id: uuid.UUID) -> WidgetKey:
+    key = await session.scalar(
+        select(WidgetKey).where(WidgetKey.id == key_id, WidgetKey.tenant_id == tenant_id)
+    )
+    if key is None:
+        raise NotFound(f"no widget key {key_id}")
+    return key
+
+
+async def primary_key(*, session: AsyncSession, tenant_id: uuid.UUID) -> WidgetKey | None:
+    return await session.scalar(
+        select(WidgetKey).where(
+            WidgetKey.tenant_id == tenant_id,
+            WidgetKey.is_primary.is_(True),
+            WidgetKey.status == "active",
+        )
+    )
+
+
+async def create_key(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    label: str,
+    allowed_origins: list[str],
+) -> WidgetKey:
+    has_primary = await primary_key(session=session, tenant_id=tenant_id) is not None
+    key = WidgetKey(
+        tenant_id=tenant_id, key=new_key_value(), label=label.strip(), is_primary=not has_primary
+    )
+    _set_origins(key, allowed_origins)
+    session.add(key)
+    await session.flush()
+    await _record(
+        session,
+        settings,
+        tenant_id,
+        actor,
+        "widget.key_created",
+        key,
+        label=key.label,
+        allowed_origins=key.allowed_origins,
+    )
+    return key
+
+
+async def update_key(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    key_id: uuid.UUID,
+    label: str | None,
+    allowed_origins: list[str] | None,
+) -> WidgetKey:
+    key = await get_key(session=session, tenant_id=tenant_id, key_id=key_id)
+    if key.status != "active":
+        raise Conflict("this key is revoked; create a new one", code="key_revoked")
+    changes: dict[str, object] = {}
+    if label is not None and label.strip() != key.label:
+        changes["label"] = [key.label, label.strip()]
+        key.label = label.strip()
+    if allowed_origins is not None:
+        before = key.allowed_origins
+        wanted = normalize_origins(allowed_origins)
+        if wanted != before:
+            # Replace the rows in place so the unique (key, origin) pair never collides.
+            kept = [o for o in key.origins if o.origin in wanted]
+            added = [WidgetKeyOrigin(origin=o) for o in wanted if o not in before]
+            # Sorted like a fresh load (the relationship's order_by), so the reply matches GET.
+            key.origins = sorted(kept + added, key=lambda o: o.origin)
+            changes["allowed_origins"] = [before, wanted]
+    if changes:
+        await session.flush()
+        await _record(session, settings, tenant_id, actor, "widget.key_updated", key, **changes)
+    return key
+
+
+async def rotate_key(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    actor: Actor,
+    key_id: uuid.UUID,
+) -> WidgetKey:
+    """A new secret value for the same key and allow-list; the old value stops working now."""
+    key = await get_key(session=session, tenant_id=tenant.id, key_id=key_id)
+    if key.status != "active":
+        raise Conflict("this key is revoked; create a new one", code="key_revoked")
+    key.key = new_key_value()
+    key.rotated_at = utcnow()
+    await session.flush()
+    await _record(session, settings, tenant.id, actor, "widget.key_rotated", key)
+    await events.emit(
+        session=session,
+        tenant=tenant,
+        type="widget.key_rotated",
+        data={"widget_key": {"id": str(key.id), "label": key.label, "is_primary": key.is_primary}},
+    )
+    return key
+
+
+async def revoke_key(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    key_id: uuid.UUID,
+) -> WidgetKey:
+    key = await get_key(session=session, tenant_id=tenant_id, key_id=key_id)
+    if key.is_primary and key.status == "active":
+        raise Conflict(
+            "the primary key serves the site's widget bundle; rotate it instead of revoking it",
+            code="primary_key",
+        )
+    if key.status == "revoked":
+        return key
+    key.status = "revoked"
+    key.revoked_at = utcnow()
+    await session.flush()
+    await _record(session, settings, tenant_id, actor, "widget.key_revoked", key)
+    return key
+
+
+@dataclass(frozen=True)
+class WidgetAccess:
+    key: WidgetKey
+    tenant: Tenant
+
+
+async def resolve_key(*, session: AsyncSession, value: str | None) -> WidgetAccess:
+    """The active key and its tenant, or 401 (no/unknown/revoked key) or 403 (suspended)."""
+    if not value:
+        raise Unauthorized("send the site's widget key in the X-Widget-Key header")
+    row = (
+        await session.execute(
+            select(WidgetKey, Tenant)
+            .join(Tenant, Tenant.id == WidgetKey.tenant_id)
+            .where(WidgetKey.key == value, WidgetKey.status == "active")
+        )
+    ).first()
+    if row is None:
+        raise Unauthorized("this widget key is unknown or revoked", code="invalid_widget_key")
+    key, tenant = row
+    if tenant.status != TenantStatus.ACTIVE:
+        raise Forbidden(
+            "this business's assistant is not available right now", code="tenant_suspended"
+        )
+    return WidgetAccess(key, tenant)
+
+
+def key_allows(key: WidgetKey, origin: str | None) -> bool:
+    if origin is None:
+        return False
+    allowed = set(key.allowed_origins)
+    return any(pattern in allowed for pattern in patterns_matching(origin))
+
+
+async def any_key_allows(*, session: AsyncSession, origin: str | None) -> bool:
+    """For preflights, which carry no key: does some active key of an active tenant allow it?"""
+    if origin is None:
+        return False
+    query = select(
+        exists()
+        .where(WidgetKeyOrigin.origin.in_(patterns_matching(origin)))
+        .where(WidgetKey.id == WidgetKeyOrigin.key_id, WidgetKey.status == "active")
+        .where(Tenant.id == WidgetKey.tenant_id, Tenant.status == TenantStatus.ACTIVE)
+    )
+    return bool(await session.scalar(query))
