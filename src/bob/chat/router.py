@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
@@ -42,6 +41,7 @@ from bob.db.session import Database
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip
 from bob.engines import messages as phrases
 from bob.errors import BobError, Forbidden, NotFound, ValidationFailed
+from bob.knowledge.text import guess_language
 from bob.pagination import PageDep
 from bob.settings import Settings
 from bob.tenants import service as tenants
@@ -64,7 +64,6 @@ _WIDGET_ALLOW_HEADERS = "Content-Type, Accept, X-Widget-Key, X-Visitor-Token"
 _WIDGET_EXPOSE_HEADERS = (
     "X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 )
-_JAPANESE = re.compile(r"[\u3040-\u30ff]")
 
 
 def _db(request: Request) -> Database:
@@ -73,12 +72,15 @@ def _db(request: Request) -> Database:
 
 
 def _language(request: Request, message: str) -> str:
+    """The message's own language when it is clear, else the browser's preference, else en."""
+    guessed = guess_language(message)
+    if guessed is not None:
+        return guessed
     header = request.headers.get("accept-language", "")
     first = header.split(",")[0].split(";")[0].strip()
     if first and first != "*":
         return phrases.language_of(first)
-    # Without a browser's preference, kana in the message is a safe sign of Japanese.
-    return "ja" if _JAPANESE.search(message) else "en"
+    return "en"
 
 
 def _wants_stream(request: Request) -> bool:

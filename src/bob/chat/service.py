@@ -41,6 +41,7 @@ from bob.engines.base import (
 from bob.errors import Conflict, Forbidden, NotFound
 from bob.governance import guardrails
 from bob.knowledge import service as knowledge
+from bob.knowledge.text import guess_language
 from bob.personas import service as personas
 from bob.settings import Settings
 from bob.tenants.models import Tenant
@@ -220,7 +221,10 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
         status = conversation.status if conversation else ConversationStatus.BOT
         if status == ConversationStatus.CLOSED:
             status = ConversationStatus.BOT  # a new message reopens a closed conversation
-        language = conversation.language if conversation else chat.language
+        # The message's own language when it is clear; otherwise the conversation keeps its own.
+        language = guess_language(message) or (
+            conversation.language if conversation else chat.language
+        )
         persona_row = None
         if conversation is not None and conversation.persona_id is not None:
             persona_row = await personas.get_persona(

@@ -237,3 +237,32 @@ def coverage(query_terms: Sequence[str], passage_tokens: Iterable[str]) -> float
     if not wanted:
         return 0.0
     return len(wanted.intersection(passage_tokens)) / len(wanted)
+
+
+_WORD = re.compile(r"[^\W\d_]+")
+_KANA = re.compile(r"[\u3040-\u30ff]")
+_FUNCTION_WORDS = {
+    language: frozenset(_fold(word) for word in words.split())
+    for language, words in _STOPWORDS_BY_LANGUAGE.items()
+    if language != "cjk"
+}
+
+
+def guess_language(text: str) -> str | None:
+    """The language a message is written in, when its function words make that clear.
+
+    Kana means Japanese. Otherwise every function word votes for the languages that use it,
+    split between them ("qual" is a whole vote for Portuguese, "de" a fifth each), and the
+    winner needs a clear lead, so short or mixed messages give None and the browser decides.
+    """
+    if _KANA.search(text):
+        return "ja"
+    scores = dict.fromkeys(_FUNCTION_WORDS, 0.0)
+    for word in (_fold(w) for w in _WORD.findall(text)):
+        languages = [lang for lang, vocabulary in _FUNCTION_WORDS.items() if word in vocabulary]
+        for language in languages:
+            scores[language] += 1 / len(languages)
+    (best, score), (_, runner_up) = sorted(scores.items(), key=lambda i: i[1], reverse=True)[:2]
+    if score >= 1.5 and score >= 1.5 * runner_up:
+        return best
+    return None

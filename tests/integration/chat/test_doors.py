@@ -702,3 +702,24 @@ async def test_development_accepts_the_host_the_page_was_loaded_from(
     async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8000") as c:
         refused = await c.post("/api/chat", json=body, headers={"Origin": "http://localhost:8000"})
         assert refused.status_code == 403
+
+
+async def test_reply_follows_the_language_of_the_message(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    english = await client.post(
+        "/api/chat",
+        json={"message": "What are your opening hours?", "business_id": shop.business_id},
+        headers={**SAME_ORIGIN, "Accept-Language": "en-US"},
+    )
+    portuguese = await client.post(
+        "/api/chat",
+        json={
+            "message": "Qual é o horário de atendimento da loja?",
+            "business_id": shop.business_id,
+        },
+        headers={**SAME_ORIGIN, "Accept-Language": "en-US"},
+    )
+    intro_en = english.json()["reply"].split("\n")[0]
+    intro_pt = portuguese.json()["reply"].split("\n")[0]
+    assert intro_en != intro_pt

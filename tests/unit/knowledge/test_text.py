@@ -147,3 +147,25 @@ def test_the_right_passage_covers_more_of_the_question(
 ) -> None:
     assert matches(question, right) >= 0.5
     assert matches(question, wrong) < 0.5
+
+
+@pytest.mark.parametrize(
+    ("message", "language"),
+    [
+        ("Quais são os horários da loja?", "pt"),
+        ("What are the opening hours of the shop?", "en"),
+        ("¿Cuál es el horario de la tienda?", "es"),
+        ("Quels sont les horaires du magasin?", "fr"),
+        ("Quali sono gli orari del negozio?", "it"),
+        ("Wat zijn de openingstijden van de winkel?", "nl"),
+        ("Wie sind die Öffnungszeiten des Ladens?", "de"),
+        ("Jakie są godziny otwarcia sklepu?", "pl"),
+        ("Qual é o horário de atendimento da loja?", "pt"),
+        ("営業時間は?", "ja"),
+        ("hours?", None),  # too little to tell: the browser's preference decides
+    ],
+)
+def test_guess_language(message: str, language: str | None) -> None:
+    from bob.knowledge.text import guess_language
+
+    assert guess_language(message) == language
