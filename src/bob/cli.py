@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -18,7 +19,8 @@ from bob import demo as demo_data
 from bob.auth import service as auth
 from bob.db import migrate as migrations
 from bob.db.session import Database
-from bob.errors import BobError, ConfigurationError
+from bob.demo_shop import create_shop_app
+from bob.errors import BobError, ConfigurationError, NotFound
 from bob.governance import service as audit
 from bob.logging import configure_logging
 from bob.main import check_migrated, create_app
@@ -87,11 +89,17 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface [BOB_HOST].")] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port [BOB_PORT].")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
+    demo_shop: Annotated[
+        bool,
+        typer.Option("--demo-shop", help="Also serve the demo shop page on BOB_DEMO_SHOP_PORT."),
+    ] = False,
 ) -> None:
     """Serve Bob over HTTP (SQLite databases are migrated first)."""
     settings = _settings(host=host, port=port)
     if settings.is_sqlite and workers > 1:
         raise UserError("SQLite is served by one process; use PostgreSQL for --workers > 1")
+    if demo_shop and workers > 1:
+        raise UserError("--demo-shop runs inside a single server process; drop --workers")
     _prepare_database(settings, apply=settings.is_sqlite)
     common: dict[str, Any] = {
         "host": settings.host,
@@ -102,7 +110,9 @@ def serve(
         "server_header": False,
     }
     log.info("Bob is serving on %s", settings.public_url)
-    if workers == 1:
+    if demo_shop:
+        asyncio.run(_serve_with_demo_shop(settings, common))
+    elif workers == 1:
         uvicorn.run(create_app(settings), **common)
     else:
         # Worker processes build their own app from the environment.
@@ -110,6 +120,56 @@ def serve(
 
         os.environ["BOB_HOST"], os.environ["BOB_PORT"] = settings.host, str(settings.port)
         uvicorn.run("bob.main:app_from_env", factory=True, workers=workers, **common)
+
+
+class _Companion(uvicorn.Server):
+    """A second server in the same process; the main server owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def _serve_with_demo_shop(settings: Settings, common: dict[str, Any]) -> None:
+    async def bundle_url() -> str:
+        db = Database(settings.database_url)
+        try:
+            async with db.transaction() as session:
+                tenant = await tenants.get_tenant_by_business_id(
+                    session=session, business_id=demo_data.BUSINESS_ID
+                )
+        except NotFound:
+            raise UserError("--demo-shop needs the demo business; run `bob demo` first") from None
+        finally:
+            await db.dispose()
+        return f"{settings.public_url}/widget/{tenant.id}/widget.js"
+
+    shop = create_shop_app(
+        bundle_url=await bundle_url(),
+        shop_name=demo_data.BUSINESS_NAME,
+        port=settings.demo_shop_port,
+    )
+    main = uvicorn.Server(uvicorn.Config(create_app(settings), **common))
+    companion = _Companion(
+        uvicorn.Config(
+            shop,
+            host=settings.host,
+            port=settings.demo_shop_port,
+            log_config=None,
+            server_header=False,
+        )
+    )
+    shop_task = asyncio.create_task(companion.serve())
+    log.info(
+        "demo shop (a second origin embedding the widget) on http://%s:%s",
+        settings.host,
+        settings.demo_shop_port,
+    )
+    try:
+        await main.serve()
+    finally:
+        companion.should_exit = True
+        await shop_task
 
 
 @cli.command()
@@ -233,6 +293,8 @@ def demo() -> None:
             [
                 "Bob demo is ready.",
                 f"  Site:              {base}/",
+                f"  Demo shop:         http://{settings.host}:{settings.demo_shop_port}/"
+                "  (the widget on a second origin, with `bob serve --demo-shop`)",
                 f"  Health:            {base}/api/health",
                 f"  API reference:     {base}/api/docs",
                 f"  Platform admin:    {demo_data.ADMIN[0]} / {demo_data.ADMIN[1]}"

@@ -7,12 +7,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.auth import service as auth
 from bob.auth.permissions import Role
+from bob.demo_shop import shop_origins
 from bob.governance import service as audit
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Plan, Tenant
+from bob.widget import service as widget
 
 BUSINESS_ID = "demo-shop"
 BUSINESS_NAME = "Demo Outdoor Shop"
@@ -139,4 +141,18 @@ async def ensure_demo(*, session: AsyncSession, settings: Settings) -> Tenant:
                 content=content,
                 tags=tags,
             )
+    key = await widget.primary_key(session=session, tenant_id=tenant.id)
+    wanted = sorted(
+        set(shop_origins(settings.demo_shop_port)) | set(key.allowed_origins if key else [])
+    )
+    if key is not None and wanted != key.allowed_origins:
+        await widget.update_key(
+            session=session,
+            settings=settings,
+            tenant_id=tenant.id,
+            actor=audit.CLI,
+            key_id=key.id,
+            label=None,
+            allowed_origins=wanted,
+        )
     return tenant

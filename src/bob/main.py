@@ -35,6 +35,7 @@ from bob.ratelimit import RateLimiter, make_storage
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.tenants.router import router as tenants_router
+from bob.widget.bundle import router as widget_bundle_router
 from bob.widget.router import router as widget_router
 
 log = logging.getLogger("bob")
@@ -195,6 +196,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(chat_router)
     app.include_router(personas_router)
     app.include_router(widget_router)
+    app.include_router(widget_bundle_router)
     app.include_router(engine_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 

@@ -102,3 +102,10 @@ def _page_params(
 
 
 PageDep = Annotated[PageParams, Depends(_page_params)]
+
+
+def like_pattern(text: str) -> str:
+    """`%text%` for a case-insensitive LIKE, with the user's own % and _ taken literally
+    (use with `escape="\\"`)."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -124,6 +124,13 @@ class Settings(BaseSettings):
     widget_limit_per_key: str = Field(
         "600/minute", description="Chat messages per widget key (all visitors of one site)."
     )
+    demo_shop_port: int = Field(
+        8001,
+        ge=1,
+        le=65535,
+        description="Port of the demo shop page (a second origin embedding the widget) that "
+        "`bob serve --demo-shop` runs next to Bob.",
+    )
     log_level: str = Field("INFO", description="Python log level.")
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1"],

@@ -17,7 +17,7 @@ from bob.errors import Conflict, NotFound, ValidationFailed
 from bob.governance import guardrails
 from bob.governance import service as audit
 from bob.governance.service import Actor
-from bob.pagination import Cursor, Page
+from bob.pagination import Cursor, Page, like_pattern
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import service as events
@@ -83,13 +83,13 @@ async def list_conversations(
     if channel:
         query = query.where(Conversation.channel == channel)
     if q:
-        pattern = f"%{q.lower().replace('%', '').replace('_', '')}%"
+        pattern = like_pattern(q)
         query = query.where(
             or_(
-                func.lower(Conversation.session_id).like(pattern),
+                func.lower(Conversation.session_id).like(pattern, escape="\\"),
                 exists().where(
                     Message.conversation_id == Conversation.id,
-                    func.lower(Message.content).like(pattern),
+                    func.lower(Message.content).like(pattern, escape="\\"),
                 ),
             )
         )

@@ -46,7 +46,7 @@ from bob.pagination import PageDep
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
-from bob.widget import service as widget
+from bob.widget import door
 from bob.widget.origins import request_origin
 
 log = logging.getLogger("bob.chat")
@@ -60,10 +60,6 @@ REPLY_DOC: dict[int | str, dict[str, Any]] = {
         "`sources` and `done` (the same body) events, or `error`.",
     }
 }
-_WIDGET_ALLOW_HEADERS = "Content-Type, Accept, X-Widget-Key, X-Visitor-Token"
-_WIDGET_EXPOSE_HEADERS = (
-    "X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
-)
 
 
 def _db(request: Request) -> Database:
@@ -85,18 +81,6 @@ def _language(request: Request, message: str) -> str:
 
 def _wants_stream(request: Request) -> bool:
     return "text/event-stream" in request.headers.get("accept", "")
-
-
-def _error_response(exc: BobError, headers: dict[str, str]) -> JSONResponse:
-    extra = dict(headers)
-    if exc.status_code == 429:
-        extra.update(getattr(exc, "headers", {}))
-        extra["Retry-After"] = str(getattr(exc, "retry_after", 1))
-    return JSONResponse(
-        {"error": {"code": exc.code, "message": exc.message}},
-        status_code=exc.status_code,
-        headers=extra,
-    )
 
 
 def _sse(event: str, data: object) -> str:
@@ -232,62 +216,14 @@ async def public_transcript(
 # ---- door 2: the widget on a business's site ----------------------------------------------
 
 
-def _cors_headers(origin: str) -> dict[str, str]:
-    return {
-        "Access-Control-Allow-Origin": origin,
-        "Access-Control-Expose-Headers": _WIDGET_EXPOSE_HEADERS,
-        "Vary": "Origin",
-    }
-
-
-async def _widget_access(
-    request: Request,
-) -> tuple[widget.WidgetAccess, str]:
-    """The key and the origin it was used from; 401/403 without any CORS allow header."""
-    async with _db(request).transaction() as session:
-        access = await widget.resolve_key(
-            session=session, value=request.headers.get("x-widget-key")
-        )
-    origin = request_origin(request.headers.get("origin"))
-    if origin is None or not widget.key_allows(access.key, origin):
-        raise Forbidden(
-            f"origin {request.headers.get('origin') or '(none)'} is not on this widget key's "
-            "allowed origins; add it in Widget Setup",
-            code="origin_not_allowed",
-        )
-    return access, origin
-
-
-async def _preflight(request: Request) -> Response:
-    origin = request_origin(request.headers.get("origin"))
-    async with _db(request).transaction() as session:
-        allowed = await widget.any_key_allows(session=session, origin=origin)
-    if not allowed or origin is None:
-        return JSONResponse(
-            {"error": {"code": "origin_not_allowed", "message": "origin not allowed"}},
-            status_code=403,
-            headers={"Vary": "Origin"},
-        )
-    return Response(
-        status_code=204,
-        headers={
-            "Access-Control-Allow-Origin": origin,
-            "Access-Control-Allow-Methods": "POST, GET, OPTIONS",
-            "Access-Control-Allow-Headers": _WIDGET_ALLOW_HEADERS,
-            "Access-Control-Max-Age": "600",
-            "Vary": "Origin",
-        },
-    )
-
-
 @router.options("/api/widget/chat", include_in_schema=False)
 async def widget_chat_preflight(request: Request) -> Response:
-    return await _preflight(request)
+    return await door.preflight(request)
 
 
 @router.options("/api/widget/history", include_in_schema=False)
 async def widget_history_preflight(request: Request) -> Response:
-    return await _preflight(request)
+    return await door.preflight(request)
 
 
 @router.post(
@@ -303,11 +239,11 @@ async def widget_history_preflight(request: Request) -> Response:
 )
 async def widget_chat(request: Request, settings: SettingsDep, limiter: LimiterDep) -> Response:
     try:
-        access, origin = await _widget_access(request)
+        access, origin = await door.widget_access(request)
     except BobError as exc:
-        return _error_response(exc, {"Vary": "Origin"})
+        return door.error_response(exc, {"Vary": "Origin"})
     # From here on the origin is allowed: every answer, errors included, is readable by it.
-    cors = _cors_headers(origin)
+    cors = door.cors_headers(origin)
     try:
         try:
             body = WidgetChatRequest.model_validate_json(await request.body())
@@ -338,10 +274,11 @@ async def widget_chat(request: Request, settings: SettingsDep, limiter: LimiterD
             require_visitor_token=True,
             language=_language(request, body.message),
             origin=origin,
+            visitor=dict(body.visitor or {}),
         )
         return await _respond(request, settings, chat_input, {**headers, **cors})
     except BobError as exc:
-        return _error_response(exc, cors)
+        return door.error_response(exc, cors)
 
 
 def _validation_message(exc: ValidationError) -> str:
@@ -360,10 +297,10 @@ async def widget_history(
     session_id: Annotated[str, Query(min_length=1, max_length=128)],
 ) -> Response:
     try:
-        access, origin = await _widget_access(request)
+        access, origin = await door.widget_access(request)
     except BobError as exc:
-        return _error_response(exc, {"Vary": "Origin"})
-    cors = _cors_headers(origin)
+        return door.error_response(exc, {"Vary": "Origin"})
+    cors = door.cors_headers(origin)
     try:
         async with _db(request).transaction() as session:
             conversation = await conversations.get_by_session(
@@ -376,7 +313,7 @@ async def widget_history(
             history = await _history(session, conversation, visitor_view=True)
         return JSONResponse(history.model_dump(mode="json"), headers=cors)
     except BobError as exc:
-        return _error_response(exc, cors)
+        return door.error_response(exc, cors)
 
 
 # ---- door 3: authenticated callers ----------------------------------------------------------

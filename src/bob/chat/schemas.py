@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
@@ -18,9 +18,18 @@ class PublicChatRequest(BaseModel):
     business_id: str | None = Field(None, max_length=63)
 
 
+VisitorInfo = dict[
+    Annotated[str, Field(max_length=50)],
+    Annotated[str, Field(max_length=500)] | int | float | bool,
+]
+
+
 class WidgetChatRequest(BaseModel):
     message: str = _MESSAGE
     session_id: str | None = SESSION_ID
+    visitor: VisitorInfo | None = Field(
+        None, max_length=20, description="What the site told the widget with Bob.identify()."
+    )
 
 
 class SessionCreate(BaseModel):

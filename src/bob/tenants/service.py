@@ -21,7 +21,7 @@ from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from bob.governance import service as audit
 from bob.governance.service import Actor
-from bob.pagination import Cursor, Page
+from bob.pagination import Cursor, Page, like_pattern
 from bob.personas import service as personas
 from bob.settings import Settings
 from bob.tenants.models import Plan, Tenant, TenantStatus
@@ -170,9 +170,12 @@ async def list_tenants(
     if status:
         query = query.where(Tenant.status == status)
     if q:
-        pattern = f"%{q.lower().replace('%', '').replace('_', '')}%"
+        pattern = like_pattern(q)
         query = query.where(
-            or_(func.lower(Tenant.name).like(pattern), Tenant.business_id.like(pattern))
+            or_(
+                func.lower(Tenant.name).like(pattern, escape="\\"),
+                Tenant.business_id.like(pattern, escape="\\"),
+            )
         )
     if cursor is not None:
         query = query.where(Tenant.business_id > cursor.as_str("business_id"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bob.db.base import Base, UUIDPrimaryKey
@@ -44,3 +44,23 @@ class WidgetKeyOrigin(UUIDPrimaryKey, Base):
 
     key_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("widget_keys.id", ondelete="CASCADE"))
     origin: Mapped[str] = mapped_column(String(300), index=True)
+
+
+class WidgetSettings(Base):
+    """How a tenant's widget looks and behaves; absent until first changed (defaults apply)."""
+
+    __tablename__ = "widget_settings"
+    __table_args__ = (
+        CheckConstraint("position IN ('bottom-right', 'bottom-left')", name="position"),
+    )
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[str] = mapped_column(String(16), default="bottom-right")
+    color: Mapped[str] = mapped_column(String(7), default="#0b5cad")
+    launcher_label: Mapped[str | None] = mapped_column(String(40))
+    open_on_load: Mapped[bool] = mapped_column(default=False)
+    language: Mapped[str] = mapped_column(String(8), default="auto")
+    greeting: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -12,9 +12,17 @@ from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
 from bob.widget import service as widget
 from bob.widget.models import WidgetKey
-from bob.widget.schemas import WidgetKeyCreate, WidgetKeyPage, WidgetKeyRead, WidgetKeyUpdate
+from bob.widget.schemas import (
+    WidgetAppearanceRead,
+    WidgetAppearanceUpdate,
+    WidgetCode,
+    WidgetKeyCreate,
+    WidgetKeyPage,
+    WidgetKeyRead,
+    WidgetKeyUpdate,
+)
 
-router = APIRouter(prefix="/api/customer-portal/widget", tags=["widget"])
+router = APIRouter(prefix="/api/customer-portal", tags=["widget"])
 Manager = Annotated[Principal, Require(Permission.WIDGET_MANAGE)]
 
 
@@ -32,13 +40,13 @@ def _read(key: WidgetKey) -> WidgetKeyRead:
     )
 
 
-@router.get("/keys")
+@router.get("/widget/keys")
 async def list_keys(principal: Manager, session: SessionDep) -> WidgetKeyPage:
     keys = await widget.list_keys(session=session, tenant_id=principal.tenant_id)
     return WidgetKeyPage(items=[_read(k) for k in keys])
 
 
-@router.post("/keys", status_code=status.HTTP_201_CREATED)
+@router.post("/widget/keys", status_code=status.HTTP_201_CREATED)
 async def create_key(
     body: WidgetKeyCreate, principal: Manager, session: SessionDep, settings: SettingsDep
 ) -> WidgetKeyRead:
@@ -53,7 +61,7 @@ async def create_key(
     return _read(key)
 
 
-@router.patch("/keys/{key_id}")
+@router.patch("/widget/keys/{key_id}")
 async def update_key(
     key_id: uuid.UUID,
     body: WidgetKeyUpdate,
@@ -73,7 +81,7 @@ async def update_key(
     return _read(key)
 
 
-@router.post("/keys/{key_id}/rotate")
+@router.post("/widget/keys/{key_id}/rotate")
 async def rotate_key(
     key_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
 ) -> WidgetKeyRead:
@@ -87,7 +95,7 @@ async def rotate_key(
     return _read(key)
 
 
-@router.delete("/keys/{key_id}")
+@router.delete("/widget/keys/{key_id}")
 async def revoke_key(
     key_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
 ) -> WidgetKeyRead:
@@ -99,3 +107,55 @@ async def revoke_key(
         key_id=key_id,
     )
     return _read(key)
+
+
+def _appearance(look: widget.Appearance) -> WidgetAppearanceRead:
+    return WidgetAppearanceRead(
+        position=look.position,
+        color=look.color,
+        greeting=look.greeting,
+        language=look.language,
+        launcher_label=look.launcher_label,
+        open_on_load=look.open_on_load,
+    )
+
+
+@router.get("/widget")
+async def get_appearance(principal: Manager, session: SessionDep) -> WidgetAppearanceRead:
+    look = await widget.get_appearance(session=session, tenant_id=principal.tenant_id)
+    return _appearance(look)
+
+
+@router.put("/widget")
+async def put_appearance(
+    body: WidgetAppearanceUpdate, principal: Manager, session: SessionDep, settings: SettingsDep
+) -> WidgetAppearanceRead:
+    look = await widget.update_appearance(
+        session=session,
+        settings=settings,
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        changes=body.model_dump(exclude_unset=True),
+    )
+    return _appearance(look)
+
+
+@router.get("/widget-code")
+async def widget_code(principal: Manager, session: SessionDep, settings: SettingsDep) -> WidgetCode:
+    """The tag to paste: it names the tenant's bundle and carries no key."""
+    key = await widget.primary_key(session=session, tenant_id=principal.tenant_id)
+    look = await widget.get_appearance(session=session, tenant_id=principal.tenant_id)
+    bundle_url = f"{settings.public_url}/widget/{principal.tenant_id}/widget.js"
+    return WidgetCode(
+        tenant_id=principal.tenant_id,
+        script_tag=f'<script src="{bundle_url}" async></script>',
+        bundle_url=bundle_url,
+        widget_key=key.key if key else None,
+        allowed_origins=key.allowed_origins if key else [],
+        loader_tag=(
+            f'<script src="{settings.public_url}/widget/loader.js" '
+            f'data-widget-key="{key.key}" data-position="{look.position}" async></script>'
+            if key
+            else None
+        ),
+    )

@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.auth import service as auth
 from bob.db.types import utcnow
-from bob.errors import Conflict, Forbidden, NotFound, Unauthorized
+from bob.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from bob.governance import service as audit
 from bob.governance.service import Actor
 from bob.settings import Settings
 from bob.tenants.models import Tenant, TenantStatus
 from bob.webhooks import service as events
-from bob.widget.models import WidgetKey, WidgetKeyOrigin
+from bob.widget.models import WidgetKey, WidgetKeyOrigin, WidgetSettings
 from bob.widget.origins import normalize_origins, patterns_matching
 
 KEY_PREFIX = "pk_live_"
@@ -245,3 +247,95 @@ async def any_key_allows(*, session: AsyncSession, origin: str | None) -> bool:
         .where(Tenant.id == WidgetKey.tenant_id, Tenant.status == TenantStatus.ACTIVE)
     )
     return bool(await session.scalar(query))
+
+
+# ---- appearance and behaviour ------------------------------------------------------------
+
+WIDGET_LANGUAGES = ("en", "pt", "es", "fr", "de", "it", "nl", "pl", "ja")
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class Appearance:
+    position: str
+    color: str
+    launcher_label: str | None
+    open_on_load: bool
+    language: str
+    greeting: dict[str, str]
+
+
+def _appearance(row: WidgetSettings | None) -> Appearance:
+    if row is None:
+        return Appearance("bottom-right", "#0b5cad", None, False, "auto", {})
+    return Appearance(
+        row.position,
+        row.color,
+        row.launcher_label,
+        row.open_on_load,
+        row.language,
+        dict(row.greeting or {}),
+    )
+
+
+async def get_appearance(*, session: AsyncSession, tenant_id: uuid.UUID) -> Appearance:
+    return _appearance(await session.get(WidgetSettings, tenant_id))
+
+
+def _check_appearance(changes: dict[str, Any]) -> dict[str, Any]:
+    for name in ("position", "color", "language", "open_on_load"):
+        if name in changes and changes[name] is None:
+            raise ValidationFailed(f"{name}: must not be null; omit it to keep the current value")
+    if "position" in changes and changes["position"] not in ("bottom-right", "bottom-left"):
+        raise ValidationFailed("position: must be bottom-right or bottom-left")
+    if "color" in changes:
+        if not isinstance(changes["color"], str) or not _COLOR.match(changes["color"]):
+            raise ValidationFailed("color: must be a hex colour like #0b5cad")
+        changes["color"] = changes["color"].lower()
+    if "language" in changes and changes["language"] not in ("auto", *WIDGET_LANGUAGES):
+        raise ValidationFailed(f"language: must be auto or one of {', '.join(WIDGET_LANGUAGES)}")
+    if "launcher_label" in changes and changes["launcher_label"] is not None:
+        label = str(changes["launcher_label"]).strip()
+        if len(label) > 40:
+            raise ValidationFailed("launcher_label: at most 40 characters")
+        changes["launcher_label"] = label or None
+    if "greeting" in changes:
+        greeting = changes["greeting"] or {}  # null clears every greeting
+        unknown = sorted(set(greeting) - set(WIDGET_LANGUAGES))
+        if unknown:
+            raise ValidationFailed(f"greeting: unknown language {', '.join(unknown)}")
+        changes["greeting"] = {k: v.strip() for k, v in greeting.items() if v and v.strip()}
+    return changes
+
+
+async def update_appearance(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    changes: dict[str, Any],
+) -> Appearance:
+    changes = _check_appearance(dict(changes))
+    row = await session.get(WidgetSettings, tenant_id)
+    if row is None:
+        row = WidgetSettings(tenant_id=tenant_id)
+        session.add(row)
+        await session.flush()
+    before = _appearance(row)
+    changed = {k: v for k, v in changes.items() if getattr(before, k) != v}
+    for key, value in changed.items():
+        setattr(row, key, value)
+    if changed:
+        await session.flush()
+        await audit.record(
+            session=session,
+            key=auth.audit_key(settings),
+            tenant_id=tenant_id,
+            actor=actor,
+            action="widget.settings_updated",
+            target_type="widget",
+            target_id=tenant_id,
+            data={k: [getattr(before, k), v] for k, v in changed.items()},
+        )
+    return _appearance(row)

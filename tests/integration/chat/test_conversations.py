@@ -184,3 +184,42 @@ async def test_conversations_are_tenant_scoped_and_need_chat_manage(
     assert refused.status_code == 403
     detail = await client.get(f"/api/conversations/{conversation_id}", headers=shop.owner)
     assert detail.json()["messages"][0]["content"] == "opening hours?"
+
+
+async def test_search_takes_underscore_and_percent_literally(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    headers = {"X-Widget-Key": shop.widget_key, "Origin": SHOP_ORIGIN}
+    first = await client.post(WIDGET, json={"message": "100% cotton?"}, headers=headers)
+    session_id = first.json()["session_id"]
+    await client.post(WIDGET, json={"message": "opening hours"}, headers=headers)
+    by_id = await client.get("/api/conversations", params={"q": session_id}, headers=shop.owner)
+    assert [c["session_id"] for c in by_id.json()["items"]] == [session_id]
+    by_percent = await client.get("/api/conversations", params={"q": "0% c"}, headers=shop.owner)
+    assert [c["session_id"] for c in by_percent.json()["items"]] == [session_id]
+    wildcard = await client.get("/api/conversations", params={"q": "%"}, headers=shop.owner)
+    assert len(wildcard.json()["items"]) == 1  # only the message that has a literal %
+
+
+async def test_visitor_details_are_bounded(client: httpx.AsyncClient, shop: Shop) -> None:
+    headers = {"X-Widget-Key": shop.widget_key, "Origin": SHOP_ORIGIN}
+    ok = await client.post(
+        WIDGET,
+        json={"message": "hours?", "visitor": {"name": "Ana", "plan": "gold", "vip": True}},
+        headers=headers,
+    )
+    assert ok.status_code == 200
+    detail = await client.get(
+        "/api/conversations", params={"q": ok.json()["session_id"]}, headers=shop.owner
+    )
+    conversation_id = detail.json()["items"][0]["id"]
+    full = await client.get(f"/api/conversations/{conversation_id}", headers=shop.owner)
+    assert full.json()["visitor"] == {"name": "Ana", "plan": "gold", "vip": True}
+    too_long = await client.post(
+        WIDGET, json={"message": "hours?", "visitor": {"note": "x" * 501}}, headers=headers
+    )
+    assert too_long.status_code == 422
+    nested = await client.post(
+        WIDGET, json={"message": "hours?", "visitor": {"a": {"b": 1}}}, headers=headers
+    )
+    assert nested.status_code == 422

@@ -1,0 +1,1 @@
+"""Bob's benchmarks: `make bench` runs them all and rewrites bench/RESULTS.md."""

@@ -1,0 +1,131 @@
+"""The served widget: the tenant bundle, the legacy loader, and the config the widget reads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from bob.db.session import Database
+from bob.errors import BobError
+from bob.personas import service as personas
+from bob.settings import Settings
+from bob.tenants.models import Tenant
+from bob.widget import door
+from bob.widget import service as widget
+
+router = APIRouter(tags=["widget"])
+WIDGET_SOURCE = Path(__file__).parent.parent / "static" / "widget" / "widget.js"
+# Short enough that a change in Widget Setup reaches visitors within a minute.
+BUNDLE_MAX_AGE = 60
+
+
+@cache
+def _source() -> str:
+    return WIDGET_SOURCE.read_text(encoding="utf-8").strip()
+
+
+def _script(config: dict[str, Any]) -> str:
+    return f"({_source()})({json.dumps(config, ensure_ascii=False)}, document.currentScript);\n"
+
+
+def _headers() -> dict[str, str]:
+    return {
+        "Cache-Control": f"public, max-age={BUNDLE_MAX_AGE}",
+        # Any site may load it with <script> (also with crossorigin); nothing may frame it.
+        "Access-Control-Allow-Origin": "*",
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "Content-Security-Policy": "frame-ancestors 'none'",
+    }
+
+
+def _javascript(request: Request, body: str, status: int = 200) -> Response:
+    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    headers = {**_headers(), "ETag": etag}
+    if status == 200 and request.headers.get("if-none-match") == etag:
+        return Response(status_code=304, headers=headers)
+    return Response(body, status_code=status, media_type="application/javascript", headers=headers)
+
+
+def _unavailable(request: Request) -> Response:
+    # Valid JavaScript that does nothing but say why, so a stale tag never breaks a site.
+    body = (
+        'console.warn("Bob widget: this widget is not available '
+        '(unknown or suspended business).");\n'
+    )
+    return _javascript(request, body, status=404)
+
+
+async def public_config(
+    *, db: Database, settings: Settings, tenant: Tenant, key: str
+) -> dict[str, Any]:
+    async with db.transaction() as session:
+        persona = await personas.get_default(session=session, tenant_id=tenant.id)
+        look = await widget.get_appearance(session=session, tenant_id=tenant.id)
+    return {
+        "apiBase": settings.public_url,
+        "key": key,
+        "tenantId": str(tenant.id),
+        "persona": {"name": persona.name if persona else "Bob"},
+        "appearance": {
+            "position": look.position,
+            "color": look.color,
+            "launcherLabel": look.launcher_label,
+            "openOnLoad": look.open_on_load,
+        },
+        "greeting": look.greeting,
+        "language": look.language,
+    }
+
+
+@router.get("/widget/{tenant_id}/widget.js", summary="The tenant's widget bundle (seed path)")
+async def tenant_bundle(tenant_id: str, request: Request) -> Response:
+    try:
+        tenant_uuid = uuid.UUID(tenant_id)
+    except ValueError:
+        return _unavailable(request)
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    async with db.transaction() as session:
+        tenant = await session.get(Tenant, tenant_uuid)
+        key = await widget.primary_key(session=session, tenant_id=tenant_uuid) if tenant else None
+    if tenant is None or not tenant.is_active or key is None:
+        return _unavailable(request)
+    config = await public_config(db=db, settings=settings, tenant=tenant, key=key.key)
+    return _javascript(request, _script(config))
+
+
+@router.get("/widget/loader.js", summary="Legacy loader: reads data-widget-key from its tag")
+async def loader(request: Request) -> Response:
+    settings: Settings = request.app.state.settings
+    return _javascript(request, _script({"apiBase": settings.public_url}))
+
+
+@router.options("/api/widget/config", include_in_schema=False)
+async def config_preflight(request: Request) -> Response:
+    return await door.preflight(request)
+
+
+@router.get("/api/widget/config", summary="The widget's public configuration, for allowed sites")
+async def widget_config(request: Request) -> Response:
+    try:
+        access, origin = await door.widget_access(request)
+    except BobError as exc:
+        return door.error_response(exc, {"Vary": "Origin"})
+    db: Database = request.app.state.db
+    settings: Settings = request.app.state.settings
+    config = await public_config(db=db, settings=settings, tenant=access.tenant, key=access.key.key)
+    body = {
+        "tenant_id": config["tenantId"],
+        "persona": config["persona"],
+        "appearance": config["appearance"],
+        "greeting": config["greeting"],
+        "language": config["language"],
+    }
+    return JSONResponse(body, headers={**door.cors_headers(origin), "Cache-Control": "no-store"})
