@@ -31,4 +31,7 @@ def create_shop_app(*, bundle_url: str, shop_name: str, port: int) -> Starlette:
         )
         return response
 
-    return Starlette(routes=[Route("/", home)])
+    async def no_icon(request: Request) -> Response:
+        return Response(status_code=204)
+
+    return Starlette(routes=[Route("/", home), Route("/favicon.ico", no_icon)])

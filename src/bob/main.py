@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -199,6 +199,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(widget_bundle_router)
     app.include_router(engine_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        # No icon yet; answering 204 keeps browsers' consoles free of a 404 on every page.
+        return Response(status_code=204)
 
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> HTMLResponse:
