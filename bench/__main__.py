@@ -6,9 +6,9 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import widget_size
+from bench import credits, widget_size
 
-SECTIONS = [widget_size.run]
+SECTIONS = [widget_size.run, credits.run]
 
 
 def main() -> None:

@@ -32,7 +32,7 @@ class TenantWithOwner:
 
 
 async def make_tenant(
-    db: Database, settings: Settings, *, plan: str = "starter", name: str | None = None
+    db: Database, settings: Settings, *, plan: str = "pro", name: str | None = None
 ) -> TenantWithOwner:
     business_id = unique("biz")
     email = f"owner@{business_id}.example.com"

@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -17,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bob import demo as demo_data
 from bob.auth import service as auth
+from bob.billing import service as billing
 from bob.db import migrate as migrations
 from bob.db.session import Database
 from bob.demo_shop import create_shop_app
@@ -42,9 +44,11 @@ cli = typer.Typer(
 admin_cli = typer.Typer(help="Platform admins.", no_args_is_help=True)
 tenant_cli = typer.Typer(help="Tenants (businesses).", no_args_is_help=True)
 audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
+pricebook_cli = typer.Typer(help="The versioned pricebook.", no_args_is_help=True)
 cli.add_typer(admin_cli, name="admin")
 cli.add_typer(tenant_cli, name="tenant")
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(pricebook_cli, name="pricebook")
 
 
 class UserError(Exception):
@@ -335,6 +339,74 @@ def audit_verify(
             typer.echo(f"TAMPERED tenant {problem.tenant_id} {where}: {problem.reason}", err=True)
         raise typer.Exit(1)
     typer.echo(f"audit log intact: {checked} entries verified")
+
+
+@pricebook_cli.command("show")
+def pricebook_show(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show the published pricebook version and its plans."""
+    settings = _settings()
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.transaction() as session:
+            version = await billing.published_version(session=session)
+            return {
+                "version": version.version,
+                "status": version.status,
+                "currency": version.currency,
+                "published_at": version.published_at.isoformat() if version.published_at else None,
+                "plans": version.plans,
+            }
+
+    book = _run(settings, work)
+    if as_json:
+        typer.echo(json.dumps(book))
+        return
+    typer.echo(
+        f"pricebook v{book['version']} ({book['currency']}, published {book['published_at']})"
+    )
+    for plan in book["plans"]:
+        seats = "unlimited" if plan["seats"] is None else plan["seats"]
+        typer.echo(
+            f"  {plan['code']:<11} {plan['monthly_price_cents'] / 100:>8.2f}/month  "
+            f"{plan['included_credits']:>9,} credits  seats {seats}  "
+            f"integrations {plan['integrations']}  support {plan['support']}"
+        )
+
+
+@pricebook_cli.command("publish")
+def pricebook_publish(
+    file: Annotated[Path, typer.Argument(help='JSON: {"plans": [...], "currency": "USD"}')],
+) -> None:
+    """Publish a new pricebook version from a JSON file (new subscriptions and renewals use it)."""
+    settings = _settings()
+    try:
+        document = json.loads(file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise UserError(f"{file}: {exc.strerror or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise UserError(f"{file}: not valid JSON ({exc})") from None
+    plans = document.get("plans") if isinstance(document, dict) else document
+    currency = document.get("currency", "USD") if isinstance(document, dict) else "USD"
+    if not isinstance(plans, list):
+        raise UserError(f'{file}: expected {{"plans": [...]}} or a list of plans')
+
+    async def work(db: Database) -> int:
+        async with db.transaction() as session:
+            draft = await billing.create_draft(
+                session=session,
+                settings=settings,
+                actor=audit.CLI,
+                plans=plans,
+                currency=currency,
+            )
+            await billing.publish(
+                session=session, settings=settings, actor=audit.CLI, version=draft.version
+            )
+            return draft.version
+
+    typer.echo(f"pricebook v{_run(settings, work)} published")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bob import __version__, demo
 from bob.auth import service as auth
 from bob.auth.router import router as auth_router
+from bob.billing.router import router as billing_router
 from bob.chat.router import router as chat_router
 from bob.db import migrate
 from bob.db.session import Database
@@ -198,6 +199,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(widget_router)
     app.include_router(widget_bundle_router)
     app.include_router(engine_router)
+    app.include_router(billing_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)

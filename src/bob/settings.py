@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(
         30.0, gt=0, le=600, description="Seconds to wait for the API before handing over."
     )
+    model_credit_multipliers: Annotated[dict[str, int], NoDecode] = Field(
+        default_factory=dict,
+        description="Credits per 1,000 tokens for named models, e.g. `gpt-4o=3,gpt-4o-mini=1`; "
+        "models not listed cost 1.",
+    )
     extractive_min_score: float = Field(
         0.5,
         ge=0,
@@ -160,6 +165,19 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must be a rate such as '5/15minutes' or '10 per hour'") from None
         return value
+
+    @field_validator("model_credit_multipliers", mode="before")
+    @classmethod
+    def _parse_multipliers(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        parsed: dict[str, int] = {}
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            model, _, number = part.partition("=")
+            if not model.strip() or not number.strip().isdigit() or int(number) < 1:
+                raise ValueError(f"{part!r}: write model=whole number, e.g. gpt-4o=3")
+            parsed[model.strip()] = int(number)
+        return parsed
 
     @field_validator("platform_business_id")
     @classmethod

@@ -144,6 +144,16 @@ class _Plan:
     handoff_reason: str | None = None
 
 
+def _out_of_credits(plan: _Plan, at_zero: str) -> str:
+    if at_zero == "message_only":
+        plan.fixed_reply = phrases.unavailable_message(plan.persona, plan.language)
+        plan.handoff, plan.handoff_reason = False, None
+    else:
+        plan.fixed_reply = phrases.handoff_message(plan.persona, plan.language)
+        plan.handoff, plan.handoff_reason = True, "credits"
+    return plan.fixed_reply
+
+
 def new_session_id() -> str:
     return "sess_" + secrets.token_urlsafe(16)
 
@@ -251,8 +261,8 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
             return plan
         allowance = await billing.authorize_reply(session=session, tenant_id=chat.tenant.id)
         if not allowance.allowed:
-            plan.fixed_reply = phrases.handoff_message(persona, language)
-            plan.handoff, plan.handoff_reason = True, allowance.reason or "credits"
+            # Out of credits: the engine is not called; the business chose what happens.
+            _out_of_credits(plan, allowance.at_zero)
             return plan
         passages = await knowledge.retrieve(
             session=session, tenant_id=chat.tenant.id, query=message, limit=PASSAGES
@@ -303,16 +313,20 @@ async def run(*, db: Database, settings: Settings, plan: _Plan) -> AsyncIterator
     elif reply_text is not None:
         yield Token(reply_text)
     latency_ms = int((time.perf_counter() - started) * 1000)
-    sources = _sources(result.sources) if answered and result is not None else []
+    cost = billing.reply_cost(settings, result) if answered and result is not None else 0
     reply = await _store(
         db=db,
         plan=plan,
         reply_text=reply_text,
         result=result,
-        sources=sources,
+        sources=_sources(result.sources) if answered and result is not None else [],
         latency_ms=latency_ms,
+        cost=cost,
     )
-    yield Sources(sources)
+    if reply.reply != reply_text and reply.reply is not None:
+        # The answer could not be paid for after all: say what replaces it.
+        yield Token(reply.reply)
+    yield Sources(reply.sources)
     yield Done(reply)
 
 
@@ -380,6 +394,7 @@ async def _store(
     result: EngineResult | None,
     sources: list[dict[str, str]],
     latency_ms: int,
+    cost: int,
 ) -> ChatReply:
     tenant = plan.input.tenant
     async with db.transaction() as session:
@@ -394,7 +409,14 @@ async def _store(
         now = utcnow()
         if plan.status == ConversationStatus.BOT and conversation.status in _WITH_PEOPLE:
             # A person took over while the engine was thinking: the bot keeps quiet.
-            reply_text, plan.handoff = None, False
+            reply_text, plan.handoff, cost = None, False, 0
+        charge = None
+        if cost:
+            # Charged here, under the subscription lock, in the transaction storing the reply:
+            # concurrent replies can never take the balance below zero.
+            charge = await billing.reserve(session=session, tenant_id=tenant.id, cost=cost)
+            if not charge.allowed:
+                reply_text, sources, result = _out_of_credits(plan, charge.at_zero), [], None
         if conversation.status == ConversationStatus.CLOSED:
             conversation.status = ConversationStatus.BOT
             conversation.closed_at = None
@@ -421,12 +443,18 @@ async def _store(
                 latency_ms=latency_ms if plan.engine is not None else None,
                 prompt_tokens=result.prompt_tokens if result else None,
                 completion_tokens=result.completion_tokens if result else None,
+                credits_used=charge.usage + charge.overage if charge and charge.allowed else 0,
                 # A strictly later timestamp keeps the transcript's order on every database.
                 created_at=utcnow(),
             )
             session.add(assistant)
             stored.append(assistant)
         conversation.last_message_at = now
+        if assistant is not None and charge is not None and charge.allowed:
+            await session.flush()
+            await billing.record_charge(
+                session=session, tenant=tenant, charge=charge, message_id=assistant.id
+            )
         if plan.handoff and conversation.status == ConversationStatus.BOT:
             conversation.status = ConversationStatus.PENDING_HUMAN
             conversation.handoff_at = now

@@ -36,6 +36,7 @@ class Timestamps:
 def import_all_models() -> type[Base]:
     """Import every domain's models so Base.metadata is complete (Alembic, tests)."""
     import bob.auth.models
+    import bob.billing.models
     import bob.chat.models
     import bob.engines.models
     import bob.governance.models

@@ -293,3 +293,32 @@ def engine_failure_message(persona: PersonaView, language: str) -> str:
 def answer_intro(persona: PersonaView, language: str) -> str:
     """The sentence before quoted passages in an extractive answer."""
     return _sentences(persona, language).answer_intro
+
+
+# When a business has run out of AI credits and chose "message_only": a polite sentence, no
+# handoff (nobody may be watching the queue), in one register since it is the same for all.
+_UNAVAILABLE = {
+    "en": "I'm {name}. I can't answer new questions right now. Please try again later, or "
+    "contact the team directly.",
+    "pt": "Sou {name}. No momento não consigo responder a novas perguntas. Tente novamente mais "
+    "tarde ou fale diretamente com a equipe.",
+    "es": "Soy {name}. En este momento no puedo responder nuevas preguntas. Inténtalo más tarde "
+    "o contacta directamente con el equipo.",
+    "fr": "Je suis {name}. Je ne peux pas répondre à de nouvelles questions pour le moment. "
+    "Réessayez plus tard ou contactez directement l'équipe.",
+    "de": "Ich bin {name}. Im Moment kann ich keine neuen Fragen beantworten. Bitte versuchen "
+    "Sie es später erneut oder wenden Sie sich direkt an das Team.",
+    "it": "Sono {name}. Al momento non posso rispondere a nuove domande. Riprova più tardi o "
+    "contatta direttamente il team.",
+    "nl": "Ik ben {name}. Op dit moment kan ik geen nieuwe vragen beantwoorden. Probeer het "
+    "later opnieuw of neem rechtstreeks contact op met het team.",
+    "pl": "Jestem {name}. W tej chwili nie mogę odpowiadać na nowe pytania. Spróbuj ponownie "
+    "później lub skontaktuj się bezpośrednio z zespołem.",
+    "ja": "{name}です。現在、新しいご質問にお答えできません。しばらくしてから再度お試しいただくか、"
+    "スタッフへ直接お問い合わせください。",
+}
+
+
+def unavailable_message(persona: PersonaView, language: str) -> str:
+    """The business is out of AI credits and asked Bob to say so without handing over."""
+    return _UNAVAILABLE[language_of(language)].format(name=_name(persona))

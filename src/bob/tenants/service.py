@@ -17,6 +17,7 @@ from bob.auth import service as auth
 from bob.auth.models import Invite, User
 from bob.auth.permissions import Role
 from bob.auth.tokens import hash_opaque_token
+from bob.billing import service as billing
 from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from bob.governance import service as audit
@@ -95,8 +96,8 @@ async def create_tenant(
     name = name.strip()
     if not name:
         raise ValidationFailed("name: must not be blank")
-    if plan not in set(Plan):
-        raise ValidationFailed(f"plan: must be one of {', '.join(Plan)}")
+    if plan not in billing.PLAN_CODES:
+        raise ValidationFailed(f"plan: must be one of {', '.join(billing.PLAN_CODES)}")
     if owner_password is not None:
         passwords.check_password_rules(owner_password, field="owner_password")
     if business_id is None:
@@ -131,6 +132,7 @@ async def create_tenant(
     )
     await personas.create_default(session=session, tenant_id=tenant.id)
     key = await widget.create_primary_key(session=session, tenant_id=tenant.id)
+    await billing.start_subscription(session=session, tenant=tenant, plan=plan)
     invite = None
     if owner_password is None:
         invite = await _create_invite(session=session, tenant_id=tenant.id, user=owner)
@@ -202,8 +204,9 @@ async def update_tenant(
         changes["name"] = [tenant.name, name.strip()]
         tenant.name = name.strip()
     if plan is not None and plan != tenant.plan:
-        changes["plan"] = [tenant.plan, plan]
-        tenant.plan = plan
+        await billing.change_plan(
+            session=session, settings=settings, actor=actor, tenant=tenant, plan=plan
+        )
     if changes:
         await session.flush()
         await _record(
@@ -310,6 +313,7 @@ async def add_member(
     password: str | None = None,
 ) -> tuple[User, str | None]:
     _check_may_touch(actor_role, role)
+    await billing.check_seat_available(session=session, tenant_id=tenant_id)
     user = await auth.create_user(
         session=session,
         tenant_id=tenant_id,
@@ -364,6 +368,8 @@ async def update_member(
         changes["name"] = [user.name, name.strip()]
         user.name = name.strip()
     if is_active is not None and is_active != user.is_active:
+        if is_active:
+            await billing.check_seat_available(session=session, tenant_id=tenant_id)
         changes["is_active"] = [user.is_active, is_active]
         user.is_active = is_active
         if not is_active:
@@ -469,4 +475,5 @@ async def ensure_platform_tenant(*, session: AsyncSession, settings: Settings) -
     await audit.start_chain(session=session, tenant_id=tenant.id)
     await personas.create_default(session=session, tenant_id=tenant.id)
     await widget.create_primary_key(session=session, tenant_id=tenant.id)
+    await billing.start_subscription(session=session, tenant=tenant, plan=Plan.ENTERPRISE)
     return tenant

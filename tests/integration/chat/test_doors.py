@@ -41,7 +41,7 @@ async def test_door_1_published_fetch_body_answers_from_knowledge(
     assert reply["persona"] == {"name": "Bob"}
     assert reply["handoff"] is False
     assert reply["conversation_status"] == "bot"
-    assert reply["credits_used"] == 0
+    assert reply["credits_used"] == 1  # one credit per extractive reply
     assert reply["visitor_token"]
     assert "access-control-allow-origin" not in response.headers
 
