@@ -572,9 +572,20 @@ def reply_cost(settings: Settings, result: EngineResult) -> int:
     """1 per extractive reply; ceil(tokens / 1,000) times the model's multiplier, at least 1."""
     if result.engine != "openai":
         return 1
-    multiplier = settings.model_credit_multipliers.get(result.model or "", 1)
     tokens = result.total_tokens or 0
-    return max(1, math.ceil(tokens / 1000) * multiplier)
+    return max(1, math.ceil(tokens / 1000) * model_multiplier(settings, result.model))
+
+
+def model_multiplier(settings: Settings, model: str | None) -> int:
+    """The configured multiplier for a model; providers report dated names such as
+    `gpt-4o-2024-08-06`, so the longest configured name the reported one starts with counts."""
+    table = settings.model_credit_multipliers
+    if not model:
+        return 1
+    if model in table:
+        return table[model]
+    prefixes = [name for name in table if model.startswith(name + "-")]
+    return table[max(prefixes, key=len)] if prefixes else 1
 
 
 async def authorize_reply(*, session: AsyncSession, tenant_id: uuid.UUID) -> ReplyAllowance:
