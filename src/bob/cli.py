@@ -329,7 +329,7 @@ def audit_verify(
                 )
                 tenant_id = tenant.id
             return await audit.verify_chain(
-                session=session, key=auth.audit_key(settings), tenant_id=tenant_id
+                session=session, key=audit.audit_key(settings), tenant_id=tenant_id
             )
 
     checked, problems = _run(settings, work)

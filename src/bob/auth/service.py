@@ -34,10 +34,6 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def audit_key(settings: Settings) -> bytes:
-    return tokens.derive_key(settings.secret, "audit")
-
-
 async def platform_tenant_id(*, session: AsyncSession, settings: Settings) -> uuid.UUID:
     """Platform admins' own actions are chained in the platform tenant's audit log."""
     found = await session.scalar(
@@ -97,7 +93,7 @@ async def ensure_platform_admin(
     )
     await audit.record(
         session=session,
-        key=audit_key(settings),
+        settings=settings,
         tenant_id=await platform_tenant_id(session=session, settings=settings),
         actor=actor,
         action="admin.created",
@@ -172,7 +168,7 @@ async def login(
     await session.flush()
     await audit.record(
         session=session,
-        key=audit_key(settings),
+        settings=settings,
         tenant_id=user.tenant_id or await platform_tenant_id(session=session, settings=settings),
         actor=audit.Actor(type="user", id=user.id, label=user.email, ip=ip, request_id=request_id),
         action="auth.login",
@@ -219,7 +215,7 @@ async def logout(
     user = auth_session.user
     await audit.record(
         session=session,
-        key=audit_key(settings),
+        settings=settings,
         tenant_id=user.tenant_id or await platform_tenant_id(session=session, settings=settings),
         actor=actor,
         action="auth.logout",

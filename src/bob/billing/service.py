@@ -20,7 +20,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.auth import service as auth
 from bob.auth.models import User
 from bob.billing.models import CreditEntry, PricebookVersion, Subscription
 from bob.db.types import utcnow
@@ -145,7 +144,7 @@ async def _record_platform(
     platform = await _platform_tenant(session, settings)
     await audit.record(
         session=session,
-        key=auth.audit_key(settings),
+        settings=settings,
         tenant_id=platform.id,
         actor=actor,
         action=action,
@@ -502,7 +501,7 @@ async def _record_tenant(
 ) -> None:
     await audit.record(
         session=session,
-        key=auth.audit_key(settings),
+        settings=settings,
         tenant_id=tenant_id,
         actor=actor,
         action=action,

@@ -7,7 +7,6 @@ import uuid
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.auth import service as auth
 from bob.auth.models import User
 from bob.auth.permissions import Permission, permissions_for
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
@@ -183,7 +182,7 @@ async def _record(
 ) -> None:
     await audit.record(
         session=session,
-        key=auth.audit_key(settings),
+        settings=settings,
         tenant_id=tenant.id,
         actor=actor,
         action=action,

@@ -7,7 +7,6 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from bob.auth import service as auth
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
@@ -69,7 +68,7 @@ async def put_engine(
     )
     await audit.record(
         session=session,
-        key=auth.audit_key(settings),
+        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         action="engine.updated",

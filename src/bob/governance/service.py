@@ -12,9 +12,11 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob.auth.tokens import derive_key
 from bob.db.types import utcnow
 from bob.governance.models import AuditEntry, AuditHead
 from bob.pagination import Cursor, Page
+from bob.settings import Settings
 
 GENESIS_HASH = "0" * 64
 
@@ -64,10 +66,15 @@ async def start_chain(*, session: AsyncSession, tenant_id: uuid.UUID) -> None:
     await session.flush()
 
 
+def audit_key(settings: Settings) -> bytes:
+    """The chain is keyed with a key derived from the installation secret."""
+    return derive_key(settings.secret, "audit")
+
+
 async def record(
     *,
     session: AsyncSession,
-    key: bytes,
+    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     action: str,
@@ -97,7 +104,7 @@ async def record(
         request_id=actor.request_id,
         prev_hash=head.hash,
     )
-    entry.hash = entry_hash(key, entry)
+    entry.hash = entry_hash(audit_key(settings), entry)
     head.seq, head.hash = entry.seq, entry.hash
     session.add(entry)
     await session.flush()

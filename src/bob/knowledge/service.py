@@ -19,7 +19,6 @@ from sqlalchemy import ColumnElement, Uuid, and_, bindparam, cast, delete, func,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.auth import service as auth
 from bob.engines.base import Passage
 from bob.errors import NotFound, ValidationFailed
 from bob.governance import service as audit
@@ -263,7 +262,7 @@ async def _record(
 ) -> None:
     await audit.record(
         session=session,
-        key=auth.audit_key(settings),
+        settings=settings,
         tenant_id=tenant_id,
         actor=actor,
         action=action,

@@ -7,7 +7,6 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.auth import service as auth
 from bob.errors import Conflict, NotFound
 from bob.governance import service as audit
 from bob.governance.service import Actor
@@ -75,7 +74,7 @@ async def _changed(
 ) -> None:
     await audit.record(
         session=session,
-        key=auth.audit_key(settings),
+        settings=settings,
         tenant_id=tenant.id,
         actor=actor,
         action=action,

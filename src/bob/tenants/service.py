@@ -59,7 +59,7 @@ async def _record(
 ) -> None:
     await audit.record(
         session=session,
-        key=auth.audit_key(settings),
+        settings=settings,
         tenant_id=tenant_id,
         actor=actor,
         action=action,

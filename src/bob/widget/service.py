@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.auth import service as auth
 from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
 from bob.governance import service as audit
@@ -45,7 +44,7 @@ async def _record(
 ) -> None:
     await audit.record(
         session=session,
-        key=auth.audit_key(settings),
+        settings=settings,
         tenant_id=tenant_id,
         actor=actor,
         action=action,
@@ -330,7 +329,7 @@ async def update_appearance(
         await session.flush()
         await audit.record(
             session=session,
-            key=auth.audit_key(settings),
+            settings=settings,
             tenant_id=tenant_id,
             actor=actor,
             action="widget.settings_updated",

@@ -17,7 +17,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from bob.auth import service as auth
 from bob.db.session import Database
 from bob.governance import service as audit
 from bob.settings import Settings
@@ -233,7 +232,7 @@ async def test_publishing_writes_an_event_and_platform_audit_entries(
     assert all(e["actor_type"] == "user" and "@" in e["actor_label"] for e in entries)
     async with db.transaction() as session:
         checked, problems = await audit.verify_chain(
-            session=session, key=auth.audit_key(settings), tenant_id=platform_id
+            session=session, key=audit.audit_key(settings), tenant_id=platform_id
         )
     assert checked >= 3
     assert problems == []

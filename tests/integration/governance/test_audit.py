@@ -3,7 +3,6 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select, update
 
-from bob.auth import service as auth
 from bob.auth.permissions import Role
 from bob.db.session import Database
 from bob.governance import service as audit
@@ -97,7 +96,7 @@ async def test_chain_verifies_and_detects_an_edited_or_deleted_row(
 ) -> None:
     made = await make_tenant(db, settings)
     await make_member(db, settings, made.tenant, Role.AGENT)
-    key = auth.audit_key(settings)
+    key = audit.audit_key(settings)
     async with db.transaction() as session:
         checked, problems = await audit.verify_chain(
             session=session, key=key, tenant_id=made.tenant.id
@@ -134,7 +133,7 @@ async def test_chain_detects_a_removed_entry(db: Database, settings: Settings) -
         await session.delete(entry)
     async with db.transaction() as session:
         _, problems = await audit.verify_chain(
-            session=session, key=auth.audit_key(settings), tenant_id=made.tenant.id
+            session=session, key=audit.audit_key(settings), tenant_id=made.tenant.id
         )
     reasons = {p.reason for p in problems}
     assert "expected entry 2 here" in reasons
