@@ -324,8 +324,21 @@ async def _renew(session: AsyncSession, subscription: Subscription, now: datetim
         subscription.period_index += 1
         subscription.period_start = subscription.period_end
         subscription.period_end = add_months(subscription.started_at, subscription.period_index + 1)
+    kept = ""
     if subscription.pending_plan is not None:
-        subscription.plan, subscription.pending_plan = subscription.pending_plan, None
+        # Members may have been added since the downgrade was scheduled; a plan the business
+        # no longer fits into is not forced on it: it stays, and the period's grant says why.
+        wanted = terms[subscription.pending_plan]
+        seats = await seats_used(session=session, tenant_id=subscription.tenant_id)
+        integrations = await integrations_used(session=session, tenant_id=subscription.tenant_id)
+        if (wanted.seats is None or seats <= wanted.seats) and integrations <= wanted.integrations:
+            subscription.plan = subscription.pending_plan
+        else:
+            kept = (
+                f"; kept instead of {wanted.code}: {seats} members and {integrations} "
+                f"integrations exceed it"
+            )
+        subscription.pending_plan = None
     subscription.pricebook_version = version.version
     subscription.threshold_notified_at = None
     subscription.exhausted_notified_at = None
@@ -338,7 +351,7 @@ async def _renew(session: AsyncSession, subscription: Subscription, now: datetim
             period_start=subscription.period_start,
             kind="grant",
             delta=terms[subscription.plan].included_credits,
-            reason=f"{subscription.plan} plan, pricebook v{version.version}",
+            reason=f"{subscription.plan} plan, pricebook v{version.version}{kept}",
         )
     )
     await session.flush()

@@ -203,7 +203,7 @@ async def update_tenant(
             raise ValidationFailed("name: must not be blank")
         changes["name"] = [tenant.name, name.strip()]
         tenant.name = name.strip()
-    if plan is not None and plan != tenant.plan:
+    if plan is not None:  # the same plan cancels a scheduled downgrade, as for the owner
         await billing.change_plan(
             session=session, settings=settings, actor=actor, tenant=tenant, plan=plan
         )

@@ -458,3 +458,34 @@ async def test_reactivating_a_member_past_the_limit_is_refused(
         f"/api/customers/team/{first['id']}", json={"name": "Former agent"}, headers=owner
     )
     assert renamed.status_code == 200
+
+
+async def test_a_downgrade_the_team_outgrew_is_not_forced_at_renewal(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    made = await make_tenant(db, settings, plan="pro")
+    owner = await bearer(client, made.owner_email)
+    assert (await change_plan(client, owner, "starter")).status_code == 200
+    # Pro still allows more members, and the team grows past starter's three seats.
+    for _ in range(3):
+        assert (await add_member(client, owner)).status_code == 201
+    await move_period_into_the_past(db, made.tenant.id)
+    after = await get_billing(client, owner)
+    assert (after["plan"], after["pending_plan"]) == ("pro", None)
+    assert after["credits"]["included"] == 75000
+    grant = next(e for e in await ledger(client, owner) if e["kind"] == "grant")
+    assert "kept instead of starter" in grant["reason"]
+
+
+async def test_admin_patch_with_the_current_plan_cancels_a_scheduled_downgrade(
+    client: httpx.AsyncClient, db: Database, settings: Settings, admin: dict[str, str]
+) -> None:
+    made = await make_tenant(db, settings, plan="pro")
+    owner = await bearer(client, made.owner_email)
+    await change_plan(client, owner, "starter")
+    headers = admin
+    patched = await client.patch(
+        f"/api/admin/tenants/{made.tenant.id}", json={"plan": "pro"}, headers=headers
+    )
+    assert patched.status_code == 200
+    assert (await get_billing(client, owner))["pending_plan"] is None
