@@ -6,7 +6,6 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -24,7 +23,7 @@ from bob.chat.router import router as chat_router
 from bob.db import migrate
 from bob.db.session import Database
 from bob.engines.router import router as engine_router
-from bob.errors import BobError, ConfigurationError, RateLimited
+from bob.errors import BobError, ConfigurationError, error_body, validation_problem
 from bob.governance import service as audit
 from bob.governance.router import router as audit_router
 from bob.health import router as health_router
@@ -55,54 +54,23 @@ _STATUS_CODES = {
 }
 
 
-def error_body(code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message, **extra}}
-
-
 def _request_id_header(request: Request) -> dict[str, str]:
     value = request.scope.get("state", {}).get("request_id")
     return {"X-Request-ID": str(value)} if value else {}
 
 
-def _field_name(loc: tuple[Any, ...]) -> str:
-    # ("body", "owner", "email") -> "owner.email"; query and path keep their own names.
-    parts = [str(p) for p in loc]
-    if parts and parts[0] in {"body", "query", "path", "header", "cookie"} and len(parts) > 1:
-        parts = parts[1:]
-    return ".".join(parts) or "body"
-
-
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BobError)
     async def bob_error(request: Request, exc: BobError) -> JSONResponse:
-        headers: dict[str, str] = {}
+        headers = exc.headers()
         if exc.status_code == 401:
             headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(exc, RateLimited):
-            headers.update(exc.headers)
-            headers["Retry-After"] = str(exc.retry_after)
-        return JSONResponse(
-            error_body(exc.code, exc.message), status_code=exc.status_code, headers=headers
-        )
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = list(exc.errors())
-        json_error = next((e for e in errors if e.get("type") == "json_invalid"), None)
-        if json_error is not None:
-            detail = (json_error.get("ctx") or {}).get("error", "")
-            return JSONResponse(
-                error_body(
-                    "invalid_json", f"request body is not valid JSON: {detail}".rstrip(": ")
-                ),
-                status_code=400,
-            )
-        fields = [
-            {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-            for e in errors
-        ]
-        message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
-        return JSONResponse(error_body("validation_error", message, fields=fields), status_code=422)
+        problem = validation_problem(exc.errors())
+        return JSONResponse(problem.body(), status_code=problem.status_code)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

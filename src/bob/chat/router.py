@@ -40,7 +40,7 @@ from bob.chat.schemas import (
 from bob.db.session import Database
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip
 from bob.engines import messages as phrases
-from bob.errors import BobError, Forbidden, NotFound, ValidationFailed
+from bob.errors import BobError, Forbidden, NotFound, ValidationFailed, validation_problem
 from bob.knowledge.text import guess_language
 from bob.pagination import PageDep
 from bob.settings import Settings
@@ -248,7 +248,10 @@ async def widget_chat(request: Request, settings: SettingsDep, limiter: LimiterD
         try:
             body = WidgetChatRequest.model_validate_json(await request.body())
         except ValidationError as exc:
-            raise ValidationFailed(_validation_message(exc)) from None
+            # Parsed here rather than by FastAPI so the error carries this origin's CORS
+            # headers; the widget door has always answered a malformed body with 422.
+            problem = validation_problem(exc.errors())
+            raise ValidationFailed(problem.message, fields=problem.fields) from None
         per_ip = await limiter.consume(
             limiter.parse(settings.chat_limit_per_ip),
             "chat",
@@ -279,16 +282,6 @@ async def widget_chat(request: Request, settings: SettingsDep, limiter: LimiterD
         return await _respond(request, settings, chat_input, {**headers, **cors})
     except BobError as exc:
         return door.error_response(exc, cors)
-
-
-def _validation_message(exc: ValidationError) -> str:
-    parts = []
-    for error in exc.errors():
-        if error.get("type") == "json_invalid":
-            return "request body is not valid JSON"
-        field = ".".join(str(p) for p in error.get("loc", ())) or "body"
-        parts.append(f"{field}: {error.get('msg', '')}")
-    return "; ".join(parts)
 
 
 @router.get("/api/widget/history", response_model=HistoryRead, summary="The widget's transcript")

@@ -6,7 +6,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from bob.db.session import Database
-from bob.errors import BobError, Forbidden, RateLimited
+from bob.errors import BobError, Forbidden
 from bob.widget import service as widget
 from bob.widget.origins import request_origin
 
@@ -23,14 +23,8 @@ def cors_headers(origin: str) -> dict[str, str]:
 
 
 def error_response(exc: BobError, headers: dict[str, str]) -> JSONResponse:
-    extra = dict(headers)
-    if isinstance(exc, RateLimited):
-        extra.update(exc.headers)
-        extra["Retry-After"] = str(exc.retry_after)
     return JSONResponse(
-        {"error": {"code": exc.code, "message": exc.message}},
-        status_code=exc.status_code,
-        headers=extra,
+        exc.body(), status_code=exc.status_code, headers={**headers, **exc.headers()}
     )
 
 
