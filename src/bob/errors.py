@@ -82,11 +82,6 @@ class RateLimited(BobError):
         return {**self.limit_headers, "Retry-After": str(self.retry_after)}
 
 
-class ServiceUnavailable(BobError):
-    status_code = 503
-    code = "unavailable"
-
-
 class ConfigurationError(Exception):
     """Settings that must not be used; raised before the service starts."""
 

@@ -7,7 +7,6 @@ the websites: the business's own site (an allowed origin) and a copycat site (no
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import threading
@@ -17,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import uvicorn
 from starlette.applications import Starlette
@@ -256,10 +254,3 @@ async def open_page(browser: Any) -> AsyncIterator[Any]:
     yield opener
     for context in contexts:
         await context.close()
-
-
-def bob_is_up(url: str) -> bool:
-    return httpx.get(url + "/api/health", timeout=5).status_code == 200
-
-
-os.environ.setdefault("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")

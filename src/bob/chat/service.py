@@ -492,12 +492,3 @@ async def _store(
             credits_used=assistant.credits_used if assistant is not None else 0,
             visitor_token=token,
         )
-
-
-async def reply_once(*, db: Database, settings: Settings, chat: ChatInput) -> ChatReply:
-    """The whole pipeline for callers that want one JSON reply."""
-    plan = await prepare(db=db, settings=settings, chat=chat)
-    async for event in run(db=db, settings=settings, plan=plan):
-        if isinstance(event, Done):
-            return event.reply
-    raise RuntimeError("the chat pipeline ended without a reply")

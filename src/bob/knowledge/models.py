@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -52,6 +51,3 @@ class KnowledgeChunk(Base):
     search_text: Mapped[str] = mapped_column(Text)
 
     item: Mapped[KnowledgeItem] = relationship(back_populates="chunks")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "item_id": str(self.item_id), "text": self.text}

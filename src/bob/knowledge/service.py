@@ -342,11 +342,8 @@ def _has_tag(dialect: str, tag: str) -> ColumnElement[bool]:
 
 
 def _position(cursor: Cursor) -> tuple[datetime, uuid.UUID]:
-    try:
-        at, last_id = cursor.as_datetime("at"), cursor.as_uuid("id")
-    except ValueError:
-        at = None
-    if at is None or at.tzinfo is None:
+    at, last_id = cursor.as_datetime("at"), cursor.as_uuid("id")
+    if at.tzinfo is None:
         raise ValidationFailed("cursor: not a cursor this API returned")
     return at, last_id
 
