@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import jwt
+from cryptography.fernet import Fernet, InvalidToken
 
 from bob.errors import Unauthorized
 
@@ -20,6 +21,26 @@ _ISSUER = "bob"
 def derive_key(secret: bytes, purpose: str) -> bytes:
     """One installation secret, a separate key per purpose, so no token can stand in for another."""
     return hmac.new(secret, f"bob:{purpose}".encode(), hashlib.sha256).digest()
+
+
+class SecretUnreadable(ValueError):
+    """A stored secret cannot be decrypted: the installation secret changed, or it was altered."""
+
+
+def _fernet(secret: bytes, purpose: str) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(derive_key(secret, purpose)))
+
+
+def encrypt(secret: bytes, purpose: str, plaintext: str) -> str:
+    """Seal a secret Bob must read back later (an API key, a webhook signing secret)."""
+    return _fernet(secret, purpose).encrypt(plaintext.encode()).decode()
+
+
+def decrypt(secret: bytes, purpose: str, token: str) -> str:
+    try:
+        return _fernet(secret, purpose).decrypt(token.encode()).decode()
+    except InvalidToken:
+        raise SecretUnreadable("the stored secret cannot be decrypted") from None
 
 
 @dataclass(frozen=True)

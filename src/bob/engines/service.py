@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.auth.tokens import derive_key
+from bob.auth import tokens
+from bob.auth.tokens import SecretUnreadable as SecretUnreadable  # re-exported for callers
 from bob.engines.base import Engine, EngineError, EngineRequest, EngineResult, TokenDelta
 from bob.engines.extractive import ExtractiveEngine
 from bob.engines.models import TenantEngineSettings
@@ -21,25 +20,15 @@ from bob.settings import Settings
 ENGINES = frozenset({"extractive", "openai"})
 _MODEL_MAX = 200
 _BASE_URL_MAX = 500
-
-
-class SecretUnreadable(ValueError):
-    """A stored secret cannot be decrypted: the installation secret changed, or it was altered."""
-
-
-def _fernet(settings: Settings) -> Fernet:
-    return Fernet(base64.urlsafe_b64encode(derive_key(settings.secret, "engine-keys")))
+_PURPOSE = "engine-keys"
 
 
 def encrypt_secret(settings: Settings, plaintext: str) -> str:
-    return _fernet(settings).encrypt(plaintext.encode()).decode()
+    return tokens.encrypt(settings.secret, _PURPOSE, plaintext)
 
 
 def decrypt_secret(settings: Settings, token: str) -> str:
-    try:
-        return _fernet(settings).decrypt(token.encode()).decode()
-    except InvalidToken:
-        raise SecretUnreadable("the stored secret cannot be decrypted") from None
+    return tokens.decrypt(settings.secret, _PURPOSE, token)
 
 
 async def get_overrides(
