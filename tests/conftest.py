@@ -50,6 +50,8 @@ def make_settings(database_url: str, data_dir: Path, **overrides: object) -> Set
         "secret_key": TEST_SECRET,
         "public_url": PUBLIC_URL,
         "platform_business_id": "bob-platform",
+        # Tests that deliver webhooks run a worker themselves, when they choose.
+        "inprocess_worker": False,
     }
     values.update(overrides)
     # model_validate skips environment variables and .env, so tests do not depend on the shell.

@@ -29,6 +29,7 @@ from bob.main import check_migrated, create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Plan
+from bob.webhooks.worker import Worker
 
 T = TypeVar("T")
 log = logging.getLogger("bob.cli")
@@ -178,7 +179,7 @@ async def _serve_with_demo_shop(settings: Settings, common: dict[str, Any]) -> N
 
 @cli.command()
 def worker() -> None:
-    """Run background work (webhook delivery) until SIGTERM or Ctrl-C."""
+    """Deliver webhooks until SIGTERM or Ctrl-C (any number may run against PostgreSQL)."""
     settings = _settings()
     _prepare_database(settings, apply=False)
 
@@ -187,9 +188,11 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        log.info("worker started")
-        await stop.wait()
-        log.info("worker stopped")
+        db = Database(settings.database_url)
+        try:
+            await Worker(db=db, settings=settings).run(stop)
+        finally:
+            await db.dispose()
 
     asyncio.run(main())
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,6 +36,8 @@ from bob.ratelimit import RateLimiter, make_storage
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.tenants.router import router as tenants_router
+from bob.webhooks.router import router as webhooks_router
+from bob.webhooks.worker import Worker
 from bob.widget.bundle import router as widget_bundle_router
 from bob.widget.router import router as widget_router
 
@@ -127,9 +130,20 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await check_migrated(db, settings)
         await _bootstrap_admin(app)
-        yield
-        if database is None:
-            await db.dispose()
+        stop = asyncio.Event()
+        worker = (
+            asyncio.create_task(Worker(db=db, settings=settings).run(stop))
+            if settings.inprocess_worker
+            else None
+        )
+        try:
+            yield
+        finally:
+            if worker is not None:
+                stop.set()  # in-flight deliveries finish and are recorded first
+                await worker
+            if database is None:
+                await db.dispose()
 
     app = FastAPI(
         title="Bob",
@@ -168,6 +182,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(widget_bundle_router)
     app.include_router(engine_router)
     app.include_router(billing_router)
+    app.include_router(webhooks_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)

@@ -19,6 +19,7 @@ from bob.errors import ConfigurationError
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 MIN_SECRET_KEY_LENGTH = 32
 _WEAK_SECRETS = {"changeme", "change-me", "secret", "password", "development", "bob", "test"}
+DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
@@ -136,6 +137,39 @@ class Settings(BaseSettings):
         description="Port of the demo shop page (a second origin embedding the widget) that "
         "`bob serve --demo-shop` runs next to Bob.",
     )
+    inprocess_worker: bool = Field(
+        True,
+        description="Run the webhook worker inside `bob serve`. Set false when separate "
+        "`bob worker` processes do the delivering.",
+    )
+    webhook_retry_schedule: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_RETRY_SCHEDULE),
+        description="Seconds to wait before each retry of a failed delivery, comma-separated "
+        "(each gets up to 10% jitter); after the last one the delivery is `failed`. "
+        "Default 5,300,1800,7200,18000,36000,36000 (5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).",
+    )
+    webhook_retention_days: int = Field(
+        30, ge=1, le=3650, description="Days events and their delivery log are kept."
+    )
+    webhook_timeout_s: float = Field(
+        10.0, gt=0, le=60, description="Seconds a receiver has to answer a delivery."
+    )
+    webhook_concurrency: int = Field(
+        16, ge=1, le=256, description="Deliveries one worker has in flight at once."
+    )
+    webhook_poll_interval_s: float = Field(
+        1.0,
+        gt=0,
+        le=60,
+        description="How often an idle worker looks for due deliveries. New events wake it "
+        "at once (in-process, and across processes through PostgreSQL NOTIFY).",
+    )
+    webhook_allow_private_networks: bool = Field(
+        False,
+        description="Let webhook endpoints resolve to loopback and private addresses. For "
+        "development and tests only: production refuses to start with it. Cloud metadata "
+        "addresses stay refused.",
+    )
     log_level: str = Field("INFO", description="Python log level.")
     forwarded_allow_ips: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["127.0.0.1"],
@@ -164,6 +198,26 @@ class Settings(BaseSettings):
             parse(value)
         except ValueError:
             raise ValueError("must be a rate such as '5/15minutes' or '10 per hour'") from None
+        return value
+
+    @field_validator("webhook_retry_schedule", mode="before")
+    @classmethod
+    def _parse_schedule(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        parts = [p.strip() for p in value.split(",") if p.strip()]
+        try:
+            return [float(p) for p in parts]
+        except ValueError:
+            raise ValueError("write seconds separated by commas, e.g. 5,300,1800") from None
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _check_schedule(cls, value: list[float]) -> list[float]:
+        if len(value) > 20:
+            raise ValueError("at most 20 retries")
+        if any(not 0 <= delay <= 7 * 86400 for delay in value):
+            raise ValueError("each delay must be between 0 and 604800 seconds (7 days)")
         return value
 
     @field_validator("model_credit_multipliers", mode="before")
@@ -244,6 +298,11 @@ class Settings(BaseSettings):
     def check(self) -> None:
         """Refuse unsafe values before anything starts; raises ConfigurationError."""
         _ = self.secret
+        if self.is_production and self.webhook_allow_private_networks:
+            raise ConfigurationError(
+                "BOB_WEBHOOK_ALLOW_PRIVATE_NETWORKS=true is for development and tests only: "
+                "in production it would let a tenant make Bob call into your private network"
+            )
 
 
 def normalize_database_url(url: str) -> str:

@@ -106,10 +106,12 @@ def tenant_args(**options: str | None) -> list[str]:
 class RunningBob:
     """A long-running `bob` subprocess whose stderr is collected by a thread as it arrives."""
 
-    def __init__(self, database: FreshDatabase, *args: str) -> None:
+    def __init__(
+        self, database: FreshDatabase, *args: str, env: dict[str, str | None] | None = None
+    ) -> None:
         self.process = subprocess.Popen(
             [*BOB, *args],
-            env=_env(database, None),
+            env=_env(database, env),
             cwd=database.data_dir,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -161,8 +163,10 @@ class RunningBob:
 
 
 @contextmanager
-def running_bob(database: FreshDatabase, *args: str) -> Iterator[RunningBob]:
-    running = RunningBob(database, *args)
+def running_bob(
+    database: FreshDatabase, *args: str, env: dict[str, str | None] | None = None
+) -> Iterator[RunningBob]:
+    running = RunningBob(database, *args, env=env)
     try:
         yield running
     finally:

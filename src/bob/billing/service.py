@@ -36,10 +36,10 @@ AT_ZERO = ("handoff", "message_only", "overage")
 THRESHOLD_PERCENT = 80  # credits.threshold_reached once this share of the credits is used
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
-# Other domains register how many integrations a tenant has connected (webhook endpoints,
-# later channel connectors); the plan's limit applies to their sum.
+# What counts as an integration (webhook endpoints; later, channel connectors). Each domain
+# supplies its own count, and the plan's limit applies to their sum.
 IntegrationCounter = Callable[[AsyncSession, uuid.UUID], Awaitable[int]]
-INTEGRATION_COUNTERS: list[IntegrationCounter] = []
+INTEGRATION_COUNTERS: list[IntegrationCounter] = [events.count_endpoints]
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,122 @@
-"""The outbox: events are written in the same transaction as the change that caused them."""
+"""The outbox: events are written in the same transaction as the change that caused them,
+together with one delivery row per endpoint that wants them."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import event as orm_event
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from bob.db.types import utcnow
 from bob.tenants.models import Tenant
-from bob.webhooks.models import Event
+from bob.webhooks import events as catalogue
+from bob.webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
+
+NOTIFY_CHANNEL = "bob_webhooks"
+_PENDING = "bob.webhooks.pending"
+_wake_callbacks: list[Callable[[], None]] = []
 
 
-async def emit(*, session: AsyncSession, tenant: Tenant, type: str, data: dict[str, Any]) -> Event:
-    """Record `type` for delivery after commit. A rolled-back change takes its events with it."""
+async def emit(
+    *,
+    session: AsyncSession,
+    tenant: Tenant,
+    type: str,
+    data: dict[str, Any],
+    only_endpoint: WebhookEndpoint | None = None,
+) -> Event:
+    """Record `type` for delivery after commit. A rolled-back change takes its events with it.
+
+    Deliveries go to the tenant's enabled endpoints whose filter matches, or to `only_endpoint`
+    (a test event)."""
+    if not catalogue.is_known(type):
+        raise ValueError(f"{type!r} is not in the webhook event catalogue")
     now = utcnow()
     payload = {
         "type": type,
         "timestamp": now.isoformat(),
         "data": {"tenant_id": str(tenant.id), "business_id": tenant.business_id, **data},
     }
-    event = Event(tenant_id=tenant.id, type=type, payload=payload, created_at=now)
+    event = Event(id=uuid.uuid4(), tenant_id=tenant.id, type=type, payload=payload, created_at=now)
     session.add(event)
+    if only_endpoint is not None:
+        targets = [only_endpoint]
+    else:
+        endpoints = await session.scalars(
+            select(WebhookEndpoint).where(
+                WebhookEndpoint.tenant_id == tenant.id, WebhookEndpoint.enabled.is_(True)
+            )
+        )
+        targets = [e for e in endpoints if catalogue.matches(e.event_types, type)]
+    for endpoint in targets:
+        session.add(
+            WebhookDelivery(
+                tenant_id=tenant.id,
+                endpoint_id=endpoint.id,
+                event_id=event.id,
+                event_type=type,
+                next_attempt_at=now,
+                created_at=now,
+                updated_at=now,
+            )
+        )
     await session.flush()
+    if targets:
+        await announce(session)
     return event
+
+
+async def announce(session: AsyncSession) -> None:
+    """Wake workers when this transaction commits: in this process through the session's
+    commit hook, in others through PostgreSQL NOTIFY (which is itself only sent on commit)."""
+    session.info[_PENDING] = True
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
+
+
+def on_commit_with_deliveries(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call `callback` after every commit in this process that queued deliveries; returns a
+    function that stops the calls."""
+    _wake_callbacks.append(callback)
+    return lambda: _wake_callbacks.remove(callback)
+
+
+@orm_event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    # A flag left behind by a rollback only causes a harmless extra look at the queue.
+    if session.info.pop(_PENDING, False):
+        for callback in list(_wake_callbacks):
+            callback()
+
+
+async def count_endpoints(session: AsyncSession, tenant_id: uuid.UUID) -> int:
+    """Endpoints are integrations: billing counts them against the plan's limit."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(WebhookEndpoint)
+            .where(WebhookEndpoint.tenant_id == tenant_id)
+        )
+        or 0
+    )
+
+
+async def queue_lag(session: AsyncSession) -> tuple[int, float]:
+    """Deliveries due now and how long the oldest has waited (seconds): the worker's lag."""
+    now = utcnow()
+    count, oldest = (
+        await session.execute(
+            select(func.count(), func.min(WebhookDelivery.next_attempt_at)).where(
+                WebhookDelivery.status == DeliveryStatus.PENDING,
+                WebhookDelivery.next_attempt_at <= now,
+            )
+        )
+    ).one()
+    if not count or oldest is None:
+        return 0, 0.0
+    return int(count), max(0.0, (now - oldest).total_seconds())

@@ -121,7 +121,8 @@ async def test_health_reports_database(client: httpx.AsyncClient) -> None:
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["version"]
-    assert set(body) == {"status", "version", "database"}
+    assert set(body) == {"status", "version", "database", "worker"}
+    assert set(body["worker"]) == {"backlog", "lag_seconds"}
 
 
 async def test_health_is_503_when_the_database_is_unreachable(tmp_path) -> None:
