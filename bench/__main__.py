@@ -6,9 +6,9 @@ import platform
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import credits, widget_size
+from bench import credits, webhooks, widget_size
 
-SECTIONS = [widget_size.run, credits.run]
+SECTIONS = [widget_size.run, credits.run, webhooks.run]
 
 
 def main() -> None:
