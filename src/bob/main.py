@@ -17,6 +17,7 @@ from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bob import __version__, demo
+from bob.analytics.router import router as analytics_router
 from bob.auth import service as auth
 from bob.auth.router import router as auth_router
 from bob.billing.router import router as billing_router
@@ -183,6 +184,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(engine_router)
     app.include_router(billing_router)
     app.include_router(webhooks_router)
+    app.include_router(analytics_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)

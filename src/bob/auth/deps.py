@@ -115,11 +115,15 @@ async def require_login(principal: OptionalPrincipal) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(require_login)]
 
 
+def check_permission(principal: Principal, permission: Permission) -> None:
+    if permission not in principal.permissions:
+        raise Forbidden(f"your role ({principal.user.role}) lacks the permission {permission}")
+
+
 @cache
 def _permission_checker(permission: Permission) -> Any:
     async def check(principal: CurrentPrincipal) -> Principal:
-        if permission not in principal.permissions:
-            raise Forbidden(f"your role ({principal.user.role}) lacks the permission {permission}")
+        check_permission(principal, permission)
         return principal
 
     check.__name__ = f"require_{permission.value.replace('.', '_')}"

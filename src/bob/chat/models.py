@@ -39,6 +39,8 @@ class Conversation(UUIDPrimaryKey, Timestamps, Base):
         UniqueConstraint("tenant_id", "session_id"),
         Index("ix_conversations_tenant_id_status", "tenant_id", "status"),
         Index("ix_conversations_tenant_id_last_message_at", "tenant_id", "last_message_at"),
+        # Dashboards count conversations by the day they started.
+        Index("ix_conversations_tenant_id_created_at", "tenant_id", "created_at"),
         CheckConstraint("channel IN ('public', 'widget', 'console')", name="channel"),
         CheckConstraint("status IN ('bot', 'pending_human', 'human', 'closed')", name="status"),
     )

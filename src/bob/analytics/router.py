@@ -1,0 +1,170 @@
+"""Analytics (seed paths): a business's metrics and dashboard, and the platform overview."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bob.analytics import service as analytics
+from bob.analytics.schemas import (
+    BusinessMetrics,
+    ConversationStats,
+    CreditsRead,
+    DayRead,
+    DeliveryStats,
+    MessageStats,
+    PlatformOverview,
+    TenantActivityRead,
+    TenantCounts,
+    WindowRead,
+)
+from bob.auth.deps import CurrentPrincipal, Principal, Require, check_permission
+from bob.auth.permissions import Permission
+from bob.billing import service as billing
+from bob.db.types import utcnow
+from bob.deps import SessionDep
+from bob.errors import NotFound
+from bob.tenants import service as tenants
+from bob.tenants.models import Tenant
+
+router = APIRouter(tags=["analytics"])
+Days = Annotated[
+    int, Query(ge=1, le=analytics.MAX_DAYS, description="Whole UTC days, today included.")
+]
+
+
+def _stats(counts: analytics.ConversationCounts) -> ConversationStats:
+    return ConversationStats(
+        total=counts.total,
+        ai_resolved=counts.ai_resolved,
+        handed_off=counts.handed_off,
+        open=counts.open,
+        ai_resolved_share=counts.share(counts.ai_resolved),
+        handed_off_share=counts.share(counts.handed_off),
+    )
+
+
+def _window(window: analytics.Window) -> WindowRead:
+    return WindowRead(start=window.start, end=window.end, days=window.days)
+
+
+def _days(rows: list[analytics.Day]) -> list[DayRead]:
+    return [DayRead.model_validate(d, from_attributes=True) for d in rows]
+
+
+async def _business(
+    session: AsyncSession, tenant: Tenant, window: analytics.Window
+) -> BusinessMetrics:
+    now = window.end
+    today = analytics.Window.last_days(1, now)
+    usage = await billing.usage(session=session, tenant_id=tenant.id)
+    return BusinessMetrics(
+        tenant_id=tenant.id,
+        business_id=tenant.business_id,
+        name=tenant.name,
+        plan=tenant.plan,
+        window=_window(window),
+        today=_stats(
+            await analytics.conversation_counts(
+                session=session, tenant_id=tenant.id, start=today.start, now=now
+            )
+        ),
+        conversations=_stats(
+            await analytics.conversation_counts(
+                session=session, tenant_id=tenant.id, start=window.start, now=now
+            )
+        ),
+        messages=MessageStats(
+            **await analytics.message_counts(session=session, tenant_id=tenant.id, window=window)
+        ),
+        credits=CreditsRead(
+            period_start=usage.subscription.period_start,
+            period_end=usage.subscription.period_end,
+            included=usage.included,
+            used=usage.used,
+            adjustments=usage.adjustments,
+            remaining=usage.remaining,
+            overage=usage.overage,
+        ),
+        daily=_days(await analytics.daily(session=session, tenant_id=tenant.id, window=window)),
+    )
+
+
+@router.get(
+    "/api/metrics/business",
+    summary="The caller's business: conversations, how they ended, messages, credits, per day",
+)
+async def business_metrics(
+    principal: Annotated[Principal, Require(Permission.ANALYTICS_READ)],
+    session: SessionDep,
+    days: Days = 30,
+) -> BusinessMetrics:
+    window = analytics.Window.last_days(days, utcnow())
+    return await _business(session, principal.own_tenant, window)
+
+
+@router.get(
+    "/api/customers/dashboard/{business_id}",
+    summary="A business's dashboard for its current billing period",
+)
+async def dashboard(
+    business_id: str, principal: CurrentPrincipal, session: SessionDep
+) -> BusinessMetrics:
+    """Team members see their own business (another business_id is 404); platform admins any."""
+    if Permission.PLATFORM_READ in principal.permissions:
+        tenant = await tenants.get_tenant_by_business_id(session=session, business_id=business_id)
+    else:
+        check_permission(principal, Permission.ANALYTICS_READ)
+        tenant = principal.own_tenant
+        if tenant.business_id != business_id:
+            raise NotFound(f"no business {business_id}")
+    subscription = await billing.current_subscription(session=session, tenant_id=tenant.id)
+    window = analytics.Window.between(subscription.period_start, utcnow())
+    return await _business(session, tenant, window)
+
+
+@router.get(
+    "/api/analytics/overview",
+    tags=["admin"],
+    summary="The whole installation: tenants, conversations, credits, webhook deliveries",
+)
+async def overview(
+    _: Annotated[Principal, Require(Permission.PLATFORM_READ)],
+    session: SessionDep,
+    days: Days = 30,
+) -> PlatformOverview:
+    now = utcnow()
+    window = analytics.Window.last_days(days, now)
+    today = analytics.Window.last_days(1, now)
+    rows = await analytics.daily(session=session, tenant_id=None, window=window)
+    deliveries = await analytics.delivery_counts(session=session, window=window)
+    ended = deliveries["succeeded"] + deliveries["failed"]
+    return PlatformOverview(
+        window=_window(window),
+        tenants=TenantCounts(**await analytics.tenant_counts(session=session)),
+        today=_stats(
+            await analytics.conversation_counts(
+                session=session, tenant_id=None, start=today.start, now=now
+            )
+        ),
+        conversations=_stats(
+            await analytics.conversation_counts(
+                session=session, tenant_id=None, start=window.start, now=now
+            )
+        ),
+        messages=MessageStats(
+            **await analytics.message_counts(session=session, tenant_id=None, window=window)
+        ),
+        credits_used=sum(d.credits for d in rows),
+        webhooks=DeliveryStats(
+            **deliveries,
+            failure_rate=round(deliveries["failed"] / ended, 4) if ended else 0.0,
+        ),
+        busiest_tenants=[
+            TenantActivityRead.model_validate(t, from_attributes=True)
+            for t in await analytics.busiest_tenants(session=session, window=window)
+        ],
+        daily=_days(rows),
+    )
