@@ -21,6 +21,7 @@ from bob.tenants.models import Tenant
 from bob.webhooks import service as events
 from bob.webhooks.worker import Worker
 from tests.factories import bearer, make_admin, make_member, make_tenant
+from tests.integration.webhooks.conftest import conversation
 from tests.webhook_receiver import Receiver, Reply
 from tests.webhook_receiver import receiver as receiver
 
@@ -198,14 +199,7 @@ async def test_the_platform_overview_counts_every_tenant(
             session=session,
             tenant=a.tenant,
             type="conversation.closed",
-            data={
-                "conversation": {
-                    "id": str(uuid.uuid4()),
-                    "session_id": "s",
-                    "channel": "widget",
-                    "status": "closed",
-                }
-            },
+            data=conversation("closed"),
         )
     worker = Worker(db=db, settings=settings, name="analytics")
     await worker.drain()
