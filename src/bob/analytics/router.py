@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -54,11 +55,19 @@ def _days(rows: list[analytics.Day]) -> list[DayRead]:
     return [DayRead.model_validate(d, from_attributes=True) for d in rows]
 
 
+async def _conversations(
+    session: AsyncSession, tenant_id: uuid.UUID | None, window: analytics.Window
+) -> ConversationStats:
+    counts = await analytics.conversation_counts(
+        session=session, tenant_id=tenant_id, start=window.start, now=window.end
+    )
+    return _stats(counts)
+
+
 async def _business(
     session: AsyncSession, tenant: Tenant, window: analytics.Window
 ) -> BusinessMetrics:
-    now = window.end
-    today = analytics.Window.last_days(1, now)
+    today = analytics.Window.last_days(1, window.end)
     usage = await billing.usage(session=session, tenant_id=tenant.id)
     return BusinessMetrics(
         tenant_id=tenant.id,
@@ -66,16 +75,8 @@ async def _business(
         name=tenant.name,
         plan=tenant.plan,
         window=_window(window),
-        today=_stats(
-            await analytics.conversation_counts(
-                session=session, tenant_id=tenant.id, start=today.start, now=now
-            )
-        ),
-        conversations=_stats(
-            await analytics.conversation_counts(
-                session=session, tenant_id=tenant.id, start=window.start, now=now
-            )
-        ),
+        today=await _conversations(session, tenant.id, today),
+        conversations=await _conversations(session, tenant.id, window),
         messages=MessageStats(
             **await analytics.message_counts(session=session, tenant_id=tenant.id, window=window)
         ),
@@ -144,16 +145,8 @@ async def overview(
     return PlatformOverview(
         window=_window(window),
         tenants=TenantCounts(**await analytics.tenant_counts(session=session)),
-        today=_stats(
-            await analytics.conversation_counts(
-                session=session, tenant_id=None, start=today.start, now=now
-            )
-        ),
-        conversations=_stats(
-            await analytics.conversation_counts(
-                session=session, tenant_id=None, start=window.start, now=now
-            )
-        ),
+        today=await _conversations(session, None, today),
+        conversations=await _conversations(session, None, window),
         messages=MessageStats(
             **await analytics.message_counts(session=session, tenant_id=None, window=window)
         ),
