@@ -176,7 +176,7 @@ class Settings(BaseSettings):
         description="Comma-separated proxies whose X-Forwarded-For/-Proto are trusted.",
     )
 
-    @field_validator("forwarded_allow_ips", mode="before")
+    @field_validator("forwarded_allow_ips", "webhook_retry_schedule", mode="before")
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -199,17 +199,6 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must be a rate such as '5/15minutes' or '10 per hour'") from None
         return value
-
-    @field_validator("webhook_retry_schedule", mode="before")
-    @classmethod
-    def _parse_schedule(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            return value
-        parts = [p.strip() for p in value.split(",") if p.strip()]
-        try:
-            return [float(p) for p in parts]
-        except ValueError:
-            raise ValueError("write seconds separated by commas, e.g. 5,300,1800") from None
 
     @field_validator("webhook_retry_schedule")
     @classmethod

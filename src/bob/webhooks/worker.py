@@ -303,16 +303,15 @@ class Worker:
                     "POST", job.url, headers=list(headers.items()), content=job.body.encode()
                 ) as response:
                     excerpt = await _read_prefix(response, RESPONSE_EXCERPT_BYTES)
-        except TimeoutError:
+        except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+            # Before the timeouts: a ConnectTimeout is also an httpcore.TimeoutException.
+            return outcome(False, error=f"could not connect: {exc or type(exc).__name__}")
+        except (TimeoutError, httpcore.TimeoutException):
             return outcome(False, error=f"no answer within {timeout:g} s")
         except UnsafeTarget as exc:
             return outcome(False, error=f"refused: {exc}")
-        except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-            return outcome(False, error=f"could not connect: {exc or type(exc).__name__}")
         except (httpcore.NetworkError, httpcore.ProtocolError) as exc:
             return outcome(False, error=f"connection failed: {exc or type(exc).__name__}")
-        except httpcore.TimeoutException:
-            return outcome(False, error=f"no answer within {timeout:g} s")
         except httpcore.UnsupportedProtocol as exc:
             return outcome(False, error=f"unsupported URL: {exc}")
         except Exception as exc:

@@ -107,3 +107,17 @@ def test_rate_limits_must_parse(tmp_path: Path, field: str) -> None:
     assert make(tmp_path, **{field: "3 per minute"})
     with pytest.raises(ValidationError, match=field):
         make(tmp_path, **{field: "lots"})
+
+
+def test_the_webhook_retry_schedule_is_read_as_seconds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    assert make(tmp_path).webhook_retry_schedule == [5, 300, 1800, 7200, 18000, 36000, 36000]
+    monkeypatch.setenv("BOB_WEBHOOK_RETRY_SCHEDULE", " 1, 2.5 ,60")
+    assert make(tmp_path).webhook_retry_schedule == [1.0, 2.5, 60.0]
+    for bad in ("soon", "5,-1", "5,700000", ",".join(["1"] * 21)):
+        monkeypatch.setenv("BOB_WEBHOOK_RETRY_SCHEDULE", bad)
+        with pytest.raises(ValidationError, match="webhook_retry_schedule"):
+            make(tmp_path)
