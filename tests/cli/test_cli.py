@@ -173,6 +173,26 @@ def running_bob(
         running.close()
 
 
+async def health_when_up(
+    server: RunningBob, port: int, within_s: float = 20
+) -> httpx.Response | None:
+    """`GET /api/health` until it answers 200 (or the time is up, or the server died); the last
+    answer, None when there was none."""
+    response = None
+    async with httpx.AsyncClient(timeout=2) as client:
+        deadline = time.monotonic() + within_s
+        while time.monotonic() < deadline and server.process.poll() is None:
+            try:
+                response = await client.get(f"http://127.0.0.1:{port}/api/health")
+            except httpx.TransportError:
+                await asyncio.sleep(0.1)
+                continue
+            if response.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+    return response
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -423,18 +443,7 @@ async def test_serve_migrates_sqlite_and_answers_health(
         pytest.skip("`bob serve` migrates SQLite only; PostgreSQL is refused unmigrated")
     port = free_port()
     with running_bob(fresh_database, "serve", "--host", "127.0.0.1", "--port", str(port)) as server:
-        response = None
-        async with httpx.AsyncClient(timeout=2) as client:
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and server.process.poll() is None:
-                try:
-                    response = await client.get(f"http://127.0.0.1:{port}/api/health")
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
-                    continue
-                if response.status_code == 200:
-                    break
-                await asyncio.sleep(0.1)
+        response = await health_when_up(server, port)
         assert response is not None, server.stderr
         assert response.status_code == 200, (response.text, server.stderr)
         assert response.json()["status"] == "ok"

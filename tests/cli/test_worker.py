@@ -9,7 +9,6 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
@@ -21,7 +20,13 @@ from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks
 from bob.webhooks import service as events
 from bob.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
-from tests.cli.test_cli import free_port, migrate_in_process, running_bob
+from tests.cli.test_cli import (
+    RunningBob,
+    free_port,
+    health_when_up,
+    migrate_in_process,
+    running_bob,
+)
 from tests.conftest import FreshDatabase, make_settings
 from tests.factories import make_tenant
 from tests.integration.webhooks.conftest import conversation
@@ -175,27 +180,21 @@ async def test_bob_serve_delivers_in_process_unless_told_not_to(
     serve = ["serve", "--host", "127.0.0.1", "--port", str(port)]
     env = {**WORKER_ENV, "BOB_INPROCESS_WORKER": "false"}
     with running_bob(fresh_database, *serve, env=env) as server:
-        await _wait_healthy(port, server.stderr)
+        await _serving(server, port)
         await hooked.emit()
         await asyncio.sleep(3)
         assert receiver.requests == [], "the server delivered with its worker switched off"
         assert await asyncio.to_thread(server.terminate, 10) is not None
 
     with running_bob(fresh_database, *serve, env=WORKER_ENV) as server:
-        await _wait_healthy(port, server.stderr)
+        await _serving(server, port)
         got = await asyncio.to_thread(receiver.wait_for, 1, 30)
         Webhook(hooked.secret).verify(got[0].body, got[0].headers)
         assert await asyncio.to_thread(server.terminate, 10) is not None
         assert "worker stopped" in server.stderr
 
 
-async def _wait_healthy(port: int, stderr: str) -> None:
-    async with httpx.AsyncClient(timeout=2) as client:
-        for _ in range(200):
-            try:
-                if (await client.get(f"http://127.0.0.1:{port}/api/health")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.1)
-    pytest.fail(f"bob serve did not become healthy: {stderr}")
+async def _serving(server: RunningBob, port: int) -> None:
+    response = await health_when_up(server, port, within_s=30)
+    assert response is not None, server.stderr
+    assert response.status_code == 200, server.stderr
