@@ -10,13 +10,14 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bob import __version__, demo
+from bob.admin.router import router as mission_control_router
 from bob.analytics.router import router as analytics_router
 from bob.auth import service as auth
 from bob.auth.router import router as auth_router
@@ -24,6 +25,7 @@ from bob.billing.router import router as billing_router
 from bob.chat.router import router as chat_router
 from bob.db import migrate
 from bob.db.session import Database
+from bob.docsite.router import router as docs_router
 from bob.engines.router import router as engine_router
 from bob.errors import BobError, ConfigurationError, error_body, validation_problem
 from bob.governance import service as audit
@@ -32,6 +34,7 @@ from bob.health import router as health_router
 from bob.knowledge.router import router as knowledge_router
 from bob.middleware import RequestGuardMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from bob.personas.router import router as personas_router
+from bob.portal import web
 from bob.portal.router import router as portal_router
 from bob.ratelimit import RateLimiter, make_storage
 from bob.settings import Settings
@@ -64,24 +67,36 @@ def _request_id_header(request: Request) -> dict[str, str]:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(web.LoginRequired)
+    async def login_required(request: Request, exc: web.LoginRequired) -> RedirectResponse:
+        return RedirectResponse(exc.location(), status_code=303)
+
     @app.exception_handler(BobError)
-    async def bob_error(request: Request, exc: BobError) -> JSONResponse:
+    async def bob_error(request: Request, exc: BobError) -> Response:
         headers = exc.headers()
+        if web.is_page_request(request):
+            page = web.error_page(request, exc.status_code, exc.message)
+            page.headers.update(headers)
+            return page
         if exc.status_code == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problem = validation_problem(exc.errors())
+        if web.is_page_request(request):
+            return web.error_page(request, problem.status_code, problem.message)
         return JSONResponse(problem.body(), status_code=problem.status_code)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":
             message = f"no such path: {request.url.path}"
+        if web.is_page_request(request) and exc.status_code in (404, 405):
+            return web.error_page(request, exc.status_code, message)
         return JSONResponse(
             error_body(code, message), status_code=exc.status_code, headers=exc.headers
         )
@@ -185,6 +200,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(billing_router)
     app.include_router(webhooks_router)
     app.include_router(analytics_router)
+    app.include_router(mission_control_router)
+    app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
 
     @app.get("/favicon.ico", include_in_schema=False)

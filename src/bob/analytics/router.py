@@ -64,9 +64,10 @@ async def _conversations(
     return _stats(counts)
 
 
-async def _business(
+async def build_business_metrics(
     session: AsyncSession, tenant: Tenant, window: analytics.Window
 ) -> BusinessMetrics:
+    """Also behind the Customer Portal's dashboard."""
     today = analytics.Window.last_days(1, window.end)
     usage = await billing.usage(session=session, tenant_id=tenant.id)
     return BusinessMetrics(
@@ -103,7 +104,7 @@ async def business_metrics(
     days: Days = 30,
 ) -> BusinessMetrics:
     window = analytics.Window.last_days(days, utcnow())
-    return await _business(session, principal.own_tenant, window)
+    return await build_business_metrics(session, principal.own_tenant, window)
 
 
 @router.get(
@@ -123,7 +124,7 @@ async def dashboard(
             raise NotFound(f"no business {business_id}")
     subscription = await billing.current_subscription(session=session, tenant_id=tenant.id)
     window = analytics.Window.between(subscription.period_start, utcnow())
-    return await _business(session, tenant, window)
+    return await build_business_metrics(session, tenant, window)
 
 
 @router.get(
@@ -136,6 +137,11 @@ async def overview(
     session: SessionDep,
     days: Days = 30,
 ) -> PlatformOverview:
+    return await build_overview(session, days)
+
+
+async def build_overview(session: AsyncSession, days: int) -> PlatformOverview:
+    """Also behind Mission Control's overview page."""
     now = utcnow()
     window = analytics.Window.last_days(days, now)
     today = analytics.Window.last_days(1, now)

@@ -14,7 +14,7 @@ from bob.tenants.schemas import TenantBrief
 router = APIRouter(tags=["auth"])
 
 
-def _set_session_cookies(response: Response, settings: Settings, result: auth.LoginResult) -> None:
+def set_session_cookies(response: Response, settings: Settings, result: auth.LoginResult) -> None:
     common = {"max_age": result.expires_in, "samesite": "lax", "secure": settings.secure_cookies}
     response.set_cookie(SESSION_COOKIE, result.token, httponly=True, path="/", **common)  # type: ignore[arg-type]
     # Readable by the portal's own scripts, which echo it in X-CSRF-Token.
@@ -45,7 +45,7 @@ async def _login(
         request_id=request_id(request),
     )
     if body.cookie:
-        _set_session_cookies(response, settings, result)
+        set_session_cookies(response, settings, result)
     tenant = result.user.tenant
     return LoginResponse(
         access_token=None if body.cookie else result.token,

@@ -1,22 +1,251 @@
-"""Server-rendered pages that need no login: the invite page where a new member sets a password."""
+"""The Customer Portal's front door: log in and out, sign up, the dashboard, and the invite page.
+
+Each area of the portal has a module of its own (conversations, knowledge, ...), included here.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
+from bob.analytics import service as analytics
+from bob.analytics.router import build_business_metrics
 from bob.auth import passwords
-from bob.deps import SessionDep, SettingsDep, client_ip, request_id
-from bob.errors import BobError
+from bob.auth import service as auth
+from bob.auth.permissions import Permission
+from bob.auth.router import set_session_cookies
+from bob.billing import service as billing
+from bob.db.types import utcnow
+from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
+from bob.errors import BobError, Forbidden
+from bob.governance.service import Actor
+from bob.knowledge import service as knowledge
+from bob.portal import audit, billing_pages, conversations, persona, team, webhooks, widget
+from bob.portal import knowledge as knowledge_pages
+from bob.portal.sessions import show_login, submit_login, submit_logout
+from bob.portal.web import PORTAL, Page, PortalPage, PublicPage, check_form_token
 from bob.tenants import service as tenants
+from bob.tenants.schemas import SignupRequest
+from bob.widget import service as widget_service
 
 router = APIRouter(include_in_schema=False)
+for _area in (
+    conversations,
+    knowledge_pages,
+    persona,
+    widget,
+    webhooks,
+    team,
+    billing_pages,
+    audit,
+):
+    router.include_router(_area.router)
+
+PERIODS = (7, 30, 90)
 
 
-def _render(request: Request, status: int, **context: object) -> HTMLResponse:
+# ---- log in, log out, sign up -------------------------------------------------------------
+
+
+@router.get("/portal/login")
+async def login_page(page: Annotated[Page, PublicPage], next: str | None = None) -> Response:
+    return show_login(page, PORTAL, next_path=next)
+
+
+@router.post("/portal/login")
+async def login_submit(
+    page: Annotated[Page, PublicPage],
+    session: SessionDep,
+    limiter: LimiterDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=passwords.MAX_PASSWORD_LENGTH)] = "",
+    next: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    return await submit_login(
+        page=page,
+        area=PORTAL,
+        session=session,
+        limiter=limiter,
+        email=email,
+        password=password,
+        next_path=next,
+    )
+
+
+@router.post("/portal/logout")
+async def logout(page: Annotated[Page, PortalPage()], session: SessionDep) -> Response:
+    return await submit_logout(page=page, area=PORTAL, session=session)
+
+
+async def _plan_options(page: Page, session: SessionDep) -> list[tuple[str, str]]:
+    version = await billing.published_version(session=session)
+    return [
+        (
+            plan.code,
+            page.t(
+                "{name} — {price} a month, {credits} credits",
+                name=plan.name,
+                price=page.translator.money(plan.monthly_price_cents / 100, version.currency),
+                credits=page.translator.number(plan.included_credits),
+            ),
+        )
+        for plan in billing.terms_of(version).values()
+    ]
+
+
+def _signup_refused(page: Page) -> None:
+    if not page.settings.allow_signup:
+        raise Forbidden(
+            page.t("Self-service signup is turned off on this installation."),
+            code="signup_disabled",
+        )
+
+
+@router.get("/portal/signup")
+async def signup_page(
+    page: Annotated[Page, PublicPage], session: SessionDep, plan: str = "starter"
+) -> Response:
+    _signup_refused(page)
+    return page.render(
+        "portal/signup.html",
+        plans=await _plan_options(page, session),
+        min_password=passwords.MIN_PASSWORD_LENGTH,
+        form={"business_name": "", "email": "", "plan": plan},
+        error=None,
+    )
+
+
+@router.post("/portal/signup")
+async def signup_submit(
+    page: Annotated[Page, PublicPage],
+    session: SessionDep,
+    limiter: LimiterDep,
+    business_name: Annotated[str, Form(max_length=200)] = "",
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=passwords.MAX_PASSWORD_LENGTH)] = "",
+    plan: Annotated[str, Form(max_length=32)] = "starter",
+) -> Response:
+    _signup_refused(page)
+    await check_form_token(page)
+    settings = page.settings
+    form = {"business_name": business_name, "email": email, "plan": plan}
+
+    async def again(status: int, message: str) -> Response:
+        return page.render(
+            "portal/signup.html",
+            status=status,
+            plans=await _plan_options(page, session),
+            min_password=passwords.MIN_PASSWORD_LENGTH,
+            form=form,
+            error=message,
+        )
+
+    try:
+        body = SignupRequest(
+            business_name=business_name.strip(), email=email, password=password, plan=plan
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        return await again(422, f"{field}: {first['msg']}")
+    ip = client_ip(page.request) or "unknown"
+    per_ip = limiter.parse(settings.signup_limit_per_ip)
+    try:
+        await limiter.check(per_ip, "signup", ip, message="too many signups from this address")
+        await limiter.hit(per_ip, "signup", ip)
+        await tenants.create_tenant(
+            session=session,
+            settings=settings,
+            actor=Actor(type="user", label=body.email, ip=ip, request_id=request_id(page.request)),
+            name=body.business_name,
+            business_id=None,
+            plan=body.plan,
+            owner_email=body.email,
+            owner_password=body.password,
+            owner_name="",
+        )
+        await session.flush()
+        result = await auth.login(
+            session=session,
+            settings=settings,
+            limiter=limiter,
+            audience=auth.Audience.TENANT,
+            email=body.email,
+            password=body.password,
+            cookie=True,
+            ip=ip,
+            user_agent=page.request.headers.get("user-agent"),
+            request_id=request_id(page.request),
+        )
+    except BobError as exc:
+        await session.rollback()
+        return await again(exc.status_code, exc.message)
+    response = page.redirect("/portal", notice=page.t("Welcome to Bob! Here is what to do first."))
+    set_session_cookies(response, settings, result)
+    return response
+
+
+# ---- dashboard ----------------------------------------------------------------------------
+
+
+async def _checklist(session: SessionDep, page: Page) -> list[dict[str, object]]:
+    """A new business's first steps, ticked off as they are done."""
+    tenant_id = page.principal_required.tenant_id
+    items = await knowledge.list_items(session=session, tenant_id=tenant_id, limit=1, cursor=None)
+    key = await widget_service.primary_key(session=session, tenant_id=tenant_id)
+    return [
+        {"label": page.t("Set your assistant's persona"), "href": "/portal/persona", "done": None},
+        {
+            "label": page.t("Add what Bob should know"),
+            "href": "/portal/knowledge",
+            "done": bool(items.items),
+        },
+        {
+            "label": page.t("Allow your website's address"),
+            "href": "/portal/widget",
+            "done": bool(key and key.allowed_origins),
+        },
+        {
+            "label": page.t("Copy the embed code to your site"),
+            "href": "/portal/widget",
+            "done": None,
+        },
+    ]
+
+
+@router.get("/portal")
+async def dashboard(
+    page: Annotated[Page, PortalPage(Permission.ANALYTICS_READ)],
+    session: SessionDep,
+    days: Annotated[int, Query()] = 30,
+) -> Response:
+    days = days if days in PERIODS else 30
+    tenant = page.principal_required.own_tenant
+    metrics = await build_business_metrics(
+        session, tenant, analytics.Window.last_days(days, utcnow())
+    )
+    t = page.translator
+    return page.render(
+        "portal/dashboard.html",
+        metrics=metrics,
+        conversation_rows=[
+            (d.day[5:], d.conversations, t.number(d.conversations)) for d in metrics.daily
+        ],
+        credit_rows=[(d.day[5:], d.credits, t.number(d.credits)) for d in metrics.daily],
+        days=days,
+        periods=PERIODS,
+        checklist=await _checklist(session, page) if page.can(Permission.WIDGET_MANAGE) else [],
+    )
+
+
+# ---- invite (no login: the link is the credential) --------------------------------------
+
+
+def _render_invite(request: Request, status: int, **context: object) -> HTMLResponse:
     templates: Jinja2Templates = request.app.state.templates
     return templates.TemplateResponse(
         request,
@@ -30,7 +259,7 @@ def _render(request: Request, status: int, **context: object) -> HTMLResponse:
 
 @router.get("/invite/{token}")
 async def invite_page(request: Request, token: str) -> HTMLResponse:
-    return _render(request, 200, token=token)
+    return _render_invite(request, 200, token=token)
 
 
 @router.post("/invite/{token}")
@@ -53,5 +282,5 @@ async def accept_invite_form(
             request_id=request_id(request),
         )
     except BobError as exc:
-        return _render(request, exc.status_code, token=token, error=exc.message)
-    return _render(request, 200, done=True, email=user.email)
+        return _render_invite(request, exc.status_code, token=token, error=exc.message)
+    return _render_invite(request, 200, done=True, email=user.email)
