@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from bob.auth import service as auth
 from bob.db import migrate
 from bob.db.session import Database
 from bob.governance import service as audit
@@ -35,6 +36,9 @@ from tests.conftest import IN_CI, make_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+OWNER_EMAIL = "owner@trail.example.com"
+ADMIN_EMAIL = "admin@bob.example.com"
+PASSWORD = "correct horse battery"
 KNOWLEDGE = [
     (
         "Opening hours",
@@ -145,8 +149,15 @@ async def _seed(settings: Settings, shop_origin: str) -> tuple[str, str]:
                 name="Trail Outfitters",
                 business_id="trail-outfitters",
                 plan="pro",
-                owner_email="owner@trail.example.com",
-                owner_password="correct horse battery",
+                owner_email=OWNER_EMAIL,
+                owner_password=PASSWORD,
+            )
+            await auth.ensure_platform_admin(
+                session=session,
+                settings=settings,
+                email=ADMIN_EMAIL,
+                password=PASSWORD,
+                actor=audit.CLI,
             )
             for title, content in KNOWLEDGE:
                 await knowledge.create_item(
@@ -254,3 +265,17 @@ async def open_page(browser: Any) -> AsyncIterator[Any]:
     yield opener
     for context in contexts:
         await context.close()
+
+
+async def log_in(
+    open_page: Any, stack: Stack, *, admin: bool = False, email: str | None = None, **options: Any
+) -> PageProbe:
+    """A fresh browser context logged in through the HTML form, on the area's start page."""
+    area = "mission-control" if admin else "portal"
+    probe: PageProbe = await open_page(f"{stack.bob}/{area}/login", **options)
+    page = probe.page
+    await page.get_by_label("Email").fill(email or (ADMIN_EMAIL if admin else OWNER_EMAIL))
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Log in").click()
+    await page.wait_for_url(f"{stack.bob}/{area}**")
+    return probe
