@@ -303,11 +303,13 @@ def demo() -> None:
                 f"  Demo shop:         http://{settings.host}:{settings.demo_shop_port}/"
                 "  (the widget on a second origin, with `bob serve --demo-shop`)",
                 f"  Health:            {base}/api/health",
-                f"  API reference:     {base}/api/docs",
+                f"  Developer docs:    {base}/docs  (OpenAPI: {base}/api/openapi.json)",
+                f"  Customer Portal:   {base}/portal",
+                f"  Mission Control:   {base}/mission-control",
                 f"  Platform admin:    {demo_data.ADMIN[0]} / {demo_data.ADMIN[1]}"
-                "  (POST /api/auth/login)",
+                "  (Mission Control, or POST /api/auth/login)",
                 f"  Demo shop owner:   {demo_data.OWNER[0]} / {demo_data.OWNER[1]}"
-                "  (POST /api/customers/auth/login)",
+                "  (Customer Portal, or POST /api/customers/auth/login)",
                 f"  Demo shop agent:   {demo_data.AGENT[0]} / {demo_data.AGENT[1]}",
             ]
         )

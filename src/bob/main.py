@@ -166,7 +166,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         version=__version__,
         description="A self-hostable, multi-tenant governed AI front office.",
         openapi_url="/api/openapi.json",
-        docs_url="/api/docs",
+        # The reference lives at /docs (our own pages): Swagger UI would load its code from a CDN.
+        docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -203,6 +204,10 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(mission_control_router)
     app.include_router(docs_router)
     app.mount("/static", StaticFiles(directory=PACKAGE_DIR / "static"), name="static")
+
+    @app.get("/api/docs", include_in_schema=False)
+    async def api_docs() -> RedirectResponse:
+        return RedirectResponse("/docs/api", status_code=308)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> Response:

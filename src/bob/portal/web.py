@@ -55,6 +55,13 @@ EXPIRED_FORM = N_("This form has expired or was not sent from Bob's page. Reload
 PORTAL_IS_FOR_TEAMS = N_(
     "The Customer Portal is for a business's team; platform admins use Mission Control."
 )
+# The pages run only their own scripts: an injected <script> or inline handler does nothing.
+# Inline style attributes stay allowed (chart bars, colour previews).
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 PAGE_PREFIXES = ("/portal", "/mission-control", "/docs", "/pt-BR/docs", "/ja/docs")
 
 
@@ -235,6 +242,7 @@ class Page:
             status_code=status,
             headers={"Cache-Control": "no-store"} if self.principal else None,
         )
+        response.headers["Content-Security-Policy"] = PAGE_CSP
         self._finish(response)
         if flash:
             response.delete_cookie(FLASH_COOKIE, path="/")

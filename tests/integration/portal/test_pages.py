@@ -216,3 +216,11 @@ async def test_unknown_page_paths_answer_with_a_page(pages: Pages) -> None:
     response = await pages.get("/portal/no-such-page", headers={"Accept": "text/html"})
     # Logged out: the area's pages all need a login, even ones that do not exist.
     assert response.status_code in (303, 404)
+
+
+async def test_pages_run_only_their_own_scripts(pages: Pages) -> None:
+    response = await pages.get("/portal/login")
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
