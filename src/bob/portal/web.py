@@ -230,6 +230,7 @@ class Page:
                 "user": self.user,
                 "csrf_token": self.csrf_token,
                 "csrf_field": CSRF_FIELD,
+                "Permission": Permission,
                 "flash": flash,
                 "version": __version__,
                 "num": t.number,

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bob.portal import i18n
+from bob.webhooks import events as catalogue
 
 SRC = Path(i18n.__file__).parent.parent
 # _("…") and _('…') in templates; page.t("…"), t("…"), _("…") and N_("…") in Python.
@@ -45,6 +46,9 @@ def used_texts() -> dict[str, str]:
         for path in sorted((SRC / folder).rglob("*.py")):
             for text in python_texts(path.read_text(encoding="utf-8")):
                 found.setdefault(text, str(path))
+    # The webhook catalogue's descriptions are shown, translated, on the portal's events page.
+    for event in catalogue.CATALOGUE.values():
+        found.setdefault(event.description, "bob/webhooks/events.py")
     return found
 
 
