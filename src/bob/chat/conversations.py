@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -60,10 +61,28 @@ async def transcript(
 
 async def author_names(*, session: AsyncSession, messages: list[Message]) -> dict[uuid.UUID, str]:
     ids = {m.author_user_id for m in messages if m.author_user_id is not None}
+    return await user_names(session=session, user_ids=ids)
+
+
+async def user_names(
+    *, session: AsyncSession, user_ids: Collection[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    """Team members' names as the console shows them (the name, else the email's local part)."""
+    ids = {i for i in user_ids if i is not None}
     if not ids:
         return {}
     rows = await session.execute(select(User.id, User.name, User.email).where(User.id.in_(ids)))
     return {row.id: row.name or row.email.split("@")[0] for row in rows}
+
+
+async def status_counts(*, session: AsyncSession, tenant_id: uuid.UUID) -> dict[str, int]:
+    """How many of the tenant's conversations are in each status (absent: none)."""
+    rows = await session.execute(
+        select(Conversation.status, func.count())
+        .where(Conversation.tenant_id == tenant_id)
+        .group_by(Conversation.status)
+    )
+    return dict(rows.all())
 
 
 async def list_conversations(
