@@ -375,5 +375,11 @@ async def return_to_bot(
     conversation.status = ConversationStatus.BOT
     conversation.assigned_user_id = None
     await session.flush()
+    await events.emit(
+        session=session,
+        tenant=tenant,
+        type="conversation.returned_to_bot",
+        data={"conversation": conversation_data(conversation)},
+    )
     await _record(session, settings, tenant, actor, "conversation.returned_to_bot", conversation)
     return conversation

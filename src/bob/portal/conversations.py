@@ -30,13 +30,14 @@ from bob.portal.web import N_, Page, PortalPage, attempt
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 BASE = "/portal/conversations"
-# Every change to a conversation writes one of these (return to Bob writes none).
+# Every change to a conversation writes one of these.
 LIVE_TYPES = (
     "conversation.created",
     "message.created",
     "conversation.handoff_requested",
     "conversation.assigned",
     "conversation.closed",
+    "conversation.returned_to_bot",
 )
 S = ConversationStatus
 StatusFilter = Literal["all", "pending_human", "human", "bot", "closed"]

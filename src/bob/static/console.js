@@ -4,7 +4,7 @@
   "use strict";
   if (!window.Bob) return;
   var TYPES = ["conversation.created", "message.created", "conversation.handoff_requested",
-    "conversation.assigned", "conversation.closed"];
+    "conversation.assigned", "conversation.closed", "conversation.returned_to_bot"];
 
   function parse(text) {
     var template = document.createElement("template");

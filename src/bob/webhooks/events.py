@@ -252,6 +252,11 @@ CATALOGUE: dict[str, EventType] = _catalogue(
         ConversationData,
     ),
     EventType(
+        "conversation.returned_to_bot",
+        "A team member gave a conversation back to the assistant, which answers again.",
+        ConversationData,
+    ),
+    EventType(
         "persona.updated",
         "A persona was created, changed, made the default or deleted; `persona.change` says which.",
         PersonaUpdatedData,
@@ -457,6 +462,7 @@ _EXAMPLE_DATA: dict[str, dict[str, Any]] = {
         },
     },
     "conversation.closed": {"conversation": {**_CONVERSATION, "status": "closed"}},
+    "conversation.returned_to_bot": {"conversation": {**_CONVERSATION, "status": "bot"}},
     "persona.updated": {
         "persona": {
             "id": "6d5c4b3a-2f1e-4d0c-9b8a-7f6e5d4c3b2a",

@@ -86,7 +86,12 @@ async def test_operator_takes_over_and_the_visitor_sees_the_reply(
         types = set(
             await session.scalars(select(Event.type).where(Event.tenant_id == shop.made.tenant.id))
         )
-    assert {"conversation.assigned", "conversation.closed", "message.created"} <= types
+    assert {
+        "conversation.assigned",
+        "conversation.returned_to_bot",
+        "conversation.closed",
+        "message.created",
+    } <= types
     audit = await client.get("/api/audit", headers=shop.owner)
     actions = [e["action"] for e in audit.json()["items"]]
     assert "conversation.taken_over" in actions

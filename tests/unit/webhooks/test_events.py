@@ -22,6 +22,7 @@ EXPECTED_NAMES = [
     "conversation.handoff_requested",
     "conversation.assigned",
     "conversation.closed",
+    "conversation.returned_to_bot",
     "persona.updated",
     "widget.key_rotated",
     "credits.threshold_reached",
