@@ -1,0 +1,723 @@
+"""The API reference, built from the running app's OpenAPI schema and routes.
+
+`build(app)` turns `app.openapi()` into operations grouped by tag, each with who may call it,
+its parameters, bodies and responses (JSON Schema resolved into readable trees) and examples.
+The schema is the only source, so the reference cannot describe an endpoint that is not there.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import weakref
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import fastapi.routing
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from bob.auth.deps import Require, get_principal, require_login
+from bob.auth.permissions import Permission, Role, permissions_for
+from bob.portal.web import N_
+
+JSON = dict[str, Any]
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+# The paths published in Bob's public documentation (marked "seed" in the HTTP contract):
+# existing clients rely on them, so they never change. The widget door's CORS preflight
+# (OPTIONS /api/widget/chat) is seed too but, being no operation, is not in the schema.
+SEED_OPERATIONS: tuple[tuple[str, str], ...] = (
+    ("POST", "/api/auth/login"),
+    ("POST", "/api/customers/auth/login"),
+    ("POST", "/api/chat"),
+    ("POST", "/api/widget/chat"),
+    ("POST", "/api/chat/session"),
+    ("POST", "/api/chat/message"),
+    ("GET", "/api/chat/history/{session_id}"),
+    ("GET", "/widget/{tenant_id}/widget.js"),
+    ("GET", "/api/analytics/overview"),
+    ("GET", "/api/metrics/business"),
+    ("GET", "/api/customers/dashboard/{business_id}"),
+    ("GET", "/api/health"),
+    ("GET", "/metrics"),
+)
+
+AccessKind = Literal[
+    "public", "optional", "login", "permission", "same_origin", "widget_key", "scheme"
+]
+
+# The anonymous chat doors check their callers inside the handler (their refusals must carry
+# CORS headers, or point to the right door), so no dependency reveals it.
+HANDLER_CHECKED: dict[str, AccessKind] = {
+    "/api/chat": "same_origin",
+    "/api/chat/transcript": "same_origin",
+    "/api/widget/chat": "widget_key",
+    "/api/widget/history": "widget_key",
+    "/api/widget/config": "widget_key",
+}
+
+# FastAPI documents every 422 with its own body; Bob answers errors in its own shape instead.
+FASTAPI_VALIDATION_ERROR = "#/components/schemas/HTTPValidationError"
+
+TAG_LABELS: dict[str, str] = {
+    "system": N_("System"),
+    "auth": N_("Authentication"),
+    "admin": N_("Platform admin"),
+    "tenants": N_("Signup"),
+    "team": N_("Team"),
+    "audit": N_("Audit log"),
+    "knowledge": N_("Knowledge"),
+    "chat": N_("Chat"),
+    "conversations": N_("Conversations"),
+    "personas": N_("Personas"),
+    "widget": N_("Widget"),
+    "engine": N_("Engine"),
+    "billing": N_("Billing"),
+    "webhooks": N_("Webhooks"),
+    "analytics": N_("Analytics"),
+}
+UNTAGGED = "other"
+
+MAX_DEPTH = 8
+EXAMPLE_UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
+EXAMPLE_STRINGS: dict[str, str] = {
+    "uuid": EXAMPLE_UUID,
+    "date-time": "2026-01-31T09:30:00Z",
+    "date": "2026-01-31",
+    "time": "09:30:00",
+    "email": "user@example.com",
+    "uri": "https://example.com/",
+    "url": "https://example.com/",
+    "binary": "(file contents)",
+}
+
+
+# ---- who may call an operation ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    kind: AccessKind
+    permission: str | None = None
+    roles: tuple[str, ...] = ()
+    schemes: tuple[str, ...] = ()
+
+    @property
+    def needs_login(self) -> bool:
+        return self.kind in ("login", "permission", "scheme")
+
+
+def _permission_of_checker() -> dict[Callable[..., Any], Permission]:
+    # Require() hands out one cached checker per permission, so identity names the permission.
+    return {Require(p).dependency: p for p in Permission}
+
+
+def _calls(dependant: Dependant) -> Iterable[Callable[..., Any]]:
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _calls(sub)
+
+
+def access_of_route(route: Any, checkers: Mapping[Callable[..., Any], Permission]) -> Access:
+    """Who may call `route` (an APIRoute, or FastAPI's view of one inside an included router)."""
+    calls = list(_calls(route.dependant))
+    for call in calls:
+        permission = checkers.get(call)
+        if permission is not None:
+            roles = tuple(r.value for r in Role if permission in permissions_for(r.value))
+            return Access("permission", permission=permission.value, roles=roles)
+    if require_login in calls:
+        return Access("login")
+    if get_principal in calls:
+        return Access("optional")
+    return Access(HANDLER_CHECKED.get(route.path_format, "public"))
+
+
+def _api_routes(app: FastAPI) -> Iterable[Any]:
+    # Newer FastAPI keeps included routers as branches; its route contexts flatten them the way
+    # the OpenAPI generator sees them (with the include's prefix and dependencies).
+    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
+    for candidate in iterate(app.routes) if iterate is not None else app.routes:
+        if isinstance(getattr(candidate, "original_route", candidate), APIRoute):
+            yield candidate
+
+
+def _route_access(app: FastAPI) -> dict[tuple[str, str], Access]:
+    checkers = _permission_of_checker()
+    found: dict[tuple[str, str], Access] = {}
+    for route in _api_routes(app):
+        if route.include_in_schema:
+            access = access_of_route(route, checkers)
+            for method in route.methods or ():
+                found[(method.upper(), route.path_format)] = access
+    return found
+
+
+# ---- JSON Schema as a readable tree --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Constraint:
+    label: str  # an English text for the catalogs
+    value: str | None = None  # None: the label says it all
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    required: bool
+    node: Node
+
+
+@dataclass(frozen=True)
+class Node:
+    """One schema, resolved: a type in compact notation and what there is to say about it."""
+
+    type: str
+    name: str | None = None
+    description: str | None = None
+    constraints: tuple[Constraint, ...] = ()
+    fields: tuple[Field, ...] = ()
+    values: Node | None = None  # the value schema of a map (additionalProperties)
+    variants: tuple[Node, ...] = ()  # alternatives worth expanding (anyOf / oneOf)
+    recursive: bool = False
+
+    @property
+    def expandable(self) -> bool:
+        return bool(self.fields or self.variants or (self.values and self.values.expandable))
+
+
+CONSTRAINTS: tuple[tuple[str, str], ...] = (
+    ("default", N_("default")),
+    ("minLength", N_("minimum length")),
+    ("maxLength", N_("maximum length")),
+    ("pattern", N_("pattern")),
+    ("minimum", N_("minimum")),
+    ("exclusiveMinimum", N_("greater than")),
+    ("maximum", N_("maximum")),
+    ("exclusiveMaximum", N_("less than")),
+    ("multipleOf", N_("multiple of")),
+    ("minItems", N_("minimum items")),
+    ("maxItems", N_("maximum items")),
+    ("minProperties", N_("minimum fields")),
+    ("maxProperties", N_("maximum fields")),
+)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class Resolver:
+    """Follows `$ref`s into the document's components and into a schema's own `$defs`."""
+
+    def __init__(self, document: JSON) -> None:
+        self.document = document
+        self.local: list[Mapping[str, Any]] = []
+
+    def resolve(self, schema: Any) -> tuple[JSON, str | None]:
+        name: str | None = None
+        seen: set[str] = set()
+        while isinstance(schema, dict) and isinstance(schema.get("$ref"), str):
+            ref = schema["$ref"]
+            if ref in seen:
+                break
+            seen.add(ref)
+            name = ref.rsplit("/", 1)[-1]
+            target = self._lookup(ref)
+            if target is None:
+                return {}, name
+            # Siblings of $ref (a field's description, its default) add to the target.
+            extra = {k: v for k, v in schema.items() if k != "$ref"}
+            schema = {**target, **extra}
+        return (schema if isinstance(schema, dict) else {}), name
+
+    def _lookup(self, ref: str) -> JSON | None:
+        if not ref.startswith("#/"):
+            return None
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in ref[2:].split("/")]
+        if parts[0] in ("$defs", "definitions") and len(parts) == 2:
+            for defs in reversed(self.local):
+                if isinstance(defs.get(parts[1]), dict):
+                    found: JSON = defs[parts[1]]
+                    return found
+        current: Any = self.document
+        for part in parts:
+            if not isinstance(current, dict) or part not in current:
+                return None
+            current = current[part]
+        return current if isinstance(current, dict) else None
+
+
+def _variants(schema: JSON) -> list[Any] | None:
+    for key in ("anyOf", "oneOf"):
+        if isinstance(schema.get(key), list):
+            return list(schema[key])
+    return None
+
+
+def _is_null(schema: Any) -> bool:
+    return isinstance(schema, dict) and schema.get("type") == "null" and len(schema) <= 2
+
+
+def _constraints(schema: JSON) -> tuple[Constraint, ...]:
+    found = [
+        Constraint(label, _json(schema[key]) if key == "default" else str(schema[key]))
+        for key, label in CONSTRAINTS
+        if key in schema and not (key == "default" and schema[key] is None)
+    ]
+    if "enum" in schema:
+        found.insert(0, Constraint(N_("one of"), ", ".join(_json(v) for v in schema["enum"])))
+    if "const" in schema:
+        found.insert(0, Constraint(N_("always"), _json(schema["const"])))
+    flags = (
+        ("uniqueItems", N_("unique items")),
+        ("readOnly", N_("read-only")),
+        ("writeOnly", N_("write-only")),
+        ("deprecated", N_("deprecated")),
+    )
+    found += [Constraint(label) for key, label in flags if schema.get(key)]
+    return tuple(found)
+
+
+def schema_node(schema: Any, resolver: Resolver, *, _stack: tuple[str, ...] = ()) -> Node:
+    """A readable tree of `schema`; a component met again inside itself is marked recursive."""
+    resolved, name = resolver.resolve(schema)
+    if name is not None and name in _stack:
+        return Node(type=name, name=name, recursive=True)
+    if len(_stack) >= MAX_DEPTH:
+        return Node(type=name or str(resolved.get("type", "object")), name=name)
+    stack = (*_stack, name or "")
+    pushed = isinstance(resolved.get("$defs"), dict)
+    if pushed:
+        resolver.local.append(resolved["$defs"])
+    try:
+        return _node(resolved, name, resolver, stack)
+    finally:
+        if pushed:
+            resolver.local.pop()
+
+
+def _node(schema: JSON, name: str | None, resolver: Resolver, stack: tuple[str, ...]) -> Node:
+    description = schema.get("description")
+    constraints = _constraints(schema)
+    variants = _variants(schema)
+    if variants is not None:
+        nullable = any(_is_null(v) for v in variants)
+        options = [schema_node(v, resolver, _stack=stack) for v in variants if not _is_null(v)]
+        if len(options) == 1:
+            inner = options[0]
+            return Node(
+                type=f"{inner.type} | null" if nullable else inner.type,
+                name=name or inner.name,
+                description=description or inner.description,
+                constraints=constraints + inner.constraints,
+                fields=inner.fields,
+                values=inner.values,
+                variants=inner.variants,
+                recursive=inner.recursive,
+            )
+        label = " | ".join([o.type for o in options] + (["null"] if nullable else []))
+        return Node(
+            type=name or label or "any",
+            name=name,
+            description=description,
+            constraints=constraints,
+            variants=tuple(o for o in options if o.expandable or o.recursive),
+        )
+    if isinstance(schema.get("allOf"), list):
+        merged: JSON = {"type": "object", "properties": {}, "required": []}
+        for part in schema["allOf"]:
+            piece, piece_name = resolver.resolve(part)
+            name = name or piece_name
+            merged["properties"].update(piece.get("properties", {}))
+            merged["required"] += piece.get("required", [])
+            for key in ("type", "additionalProperties", "items", "format", "enum"):
+                if key in piece:
+                    merged[key] = piece[key]
+        rest = {k: v for k, v in schema.items() if k != "allOf"}
+        if not merged["properties"]:
+            merged.pop("properties")
+        return _node({**merged, **rest}, name, resolver, stack)
+
+    kind = schema.get("type")
+    nullable = False
+    if isinstance(kind, list):
+        nullable = "null" in kind
+        others = [k for k in kind if k != "null"]
+        kind = others[0] if len(others) == 1 else None
+        if kind is None and others:
+            joined = " | ".join(others + (["null"] if nullable else []))
+            return Node(type=joined, name=name, description=description, constraints=constraints)
+    if kind is None and "properties" in schema:
+        kind = "object"
+    suffix = " | null" if nullable else ""
+
+    if kind == "object":
+        title = schema.get("title") if schema.get("properties") else None
+        shown = name or (title if isinstance(title, str) else None)
+        required = set(schema.get("required", []))
+        fields = tuple(
+            Field(prop, prop in required, schema_node(sub, resolver, _stack=stack))
+            for prop, sub in (schema.get("properties") or {}).items()
+        )
+        extra = schema.get("additionalProperties")
+        values = schema_node(extra, resolver, _stack=stack) if isinstance(extra, dict) else None
+        if shown is None:
+            shown = f"object<string, {values.type}>" if values is not None else "object"
+        return Node(
+            type=shown + suffix,
+            name=name,
+            description=description,
+            constraints=constraints,
+            fields=fields,
+            values=values,
+        )
+    if kind == "array":
+        items = schema.get("items")
+        item = schema_node(items, resolver, _stack=stack) if isinstance(items, dict) else None
+        return Node(
+            type=f"array<{item.type if item else 'any'}>{suffix}",
+            name=name,
+            description=description,
+            constraints=constraints,
+            fields=item.fields if item else (),
+            values=item.values if item else None,
+            variants=item.variants if item else (),
+            recursive=item.recursive if item else False,
+        )
+    if kind == "string" and schema.get("format"):
+        label = f"string<{schema['format']}>"
+    elif isinstance(kind, str):
+        label = kind
+    elif "const" in schema:
+        label = type(schema["const"]).__name__.replace("str", "string")
+    else:
+        label = name or "any"
+    return Node(type=label + suffix, name=name, description=description, constraints=constraints)
+
+
+# ---- examples ------------------------------------------------------------------------------
+
+
+def example_of(schema: Any, resolver: Resolver, *, _stack: tuple[str, ...] = ()) -> Any:
+    """A value that fits `schema`: its own examples and defaults first, else typical values."""
+    resolved, name = resolver.resolve(schema)
+    if (name is not None and name in _stack) or len(_stack) >= MAX_DEPTH:
+        return None
+    stack = (*_stack, name or "")
+    pushed = isinstance(resolved.get("$defs"), dict)
+    if pushed:
+        resolver.local.append(resolved["$defs"])
+    try:
+        return _example(resolved, resolver, stack)
+    finally:
+        if pushed:
+            resolver.local.pop()
+
+
+def _example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> Any:
+    if "example" in schema:
+        return schema["example"]
+    if isinstance(schema.get("examples"), list) and schema["examples"]:
+        return schema["examples"][0]
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    if schema.get("default") is not None:
+        return schema["default"]
+    variants = _variants(schema)
+    if variants is not None:
+        options = [v for v in variants if not _is_null(v)]
+        return example_of(options[0], resolver, _stack=stack) if options else None
+    if isinstance(schema.get("allOf"), list):
+        merged: dict[str, Any] = {}
+        for part in schema["allOf"]:
+            value = example_of(part, resolver, _stack=stack)
+            if isinstance(value, dict):
+                merged.update(value)
+            elif value is not None:
+                return value
+        return merged
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind is None and "properties" in schema:
+        kind = "object"
+    if kind == "object":
+        value = {
+            prop: example_of(sub, resolver, _stack=stack)
+            for prop, sub in (schema.get("properties") or {}).items()
+        }
+        extra = schema.get("additionalProperties")
+        if not value and isinstance(extra, dict) and extra:
+            value = {"key": example_of(extra, resolver, _stack=stack)}
+        return value
+    if kind == "array":
+        items = schema.get("items")
+        return [example_of(items, resolver, _stack=stack)] if isinstance(items, dict) else []
+    if kind == "string":
+        known = EXAMPLE_STRINGS.get(str(schema.get("format", "")))
+        if known is not None:
+            return known
+        low = int(schema.get("minLength", 0))
+        high = int(schema.get("maxLength", max(low, 6)))
+        return ("string" * (low // 6 + 1))[: max(min(6, high), low)]
+    if kind in ("integer", "number"):
+        number: int | float = 0
+        if "minimum" in schema:
+            number = schema["minimum"]
+        elif "exclusiveMinimum" in schema:
+            number = schema["exclusiveMinimum"] + 1
+        elif "maximum" in schema and schema["maximum"] < 0:
+            number = schema["maximum"]
+        return int(number) if kind == "integer" else number
+    if kind == "boolean":
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class Example:
+    json: str
+    title: str | None = None
+    generated: bool = False  # made from the schema, not written by the API's authors
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2)
+
+
+def examples_of(media: JSON, resolver: Resolver) -> tuple[Example, ...]:
+    """The media type's examples, else the schema's own, else one made from the schema."""
+    found: list[Example] = []
+    if "example" in media:
+        found.append(Example(_dump(media["example"])))
+    for key, item in (media.get("examples") or {}).items():
+        if isinstance(item, dict) and "value" in item:
+            found.append(Example(_dump(item["value"]), title=item.get("summary") or key))
+    if found:
+        return tuple(found)
+    schema = media.get("schema")
+    if not isinstance(schema, dict) or not schema:
+        return ()
+    resolved, _ = resolver.resolve(schema)
+    if isinstance(resolved.get("examples"), list) and resolved["examples"]:
+        return tuple(Example(_dump(v)) for v in resolved["examples"])
+    if "example" in resolved:
+        return (Example(_dump(resolved["example"])),)
+    return (Example(_dump(example_of(schema, resolver)), generated=True),)
+
+
+# ---- operations ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Parameter:
+    name: str
+    location: str
+    required: bool
+    description: str | None
+    node: Node
+
+
+@dataclass(frozen=True)
+class Body:
+    content_type: str
+    required: bool
+    node: Node | None
+    examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: str
+    description: str
+    content_type: str | None = None
+    node: Node | None = None
+    examples: tuple[Example, ...] = ()
+    bob_error: bool = False  # documented by FastAPI's validation body; Bob sends its own
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    path: str
+    anchor: str
+    summary: str
+    description: str | None
+    tags: tuple[str, ...]
+    access: Access
+    seed: bool
+    deprecated: bool
+    parameters: tuple[Parameter, ...]
+    bodies: tuple[Body, ...]
+    replies: tuple[Reply, ...]
+
+
+@dataclass(frozen=True)
+class Tag:
+    name: str
+    label: str
+    anchor: str
+    description: str | None
+    operations: tuple[Operation, ...]
+
+
+@dataclass(frozen=True)
+class Reference:
+    title: str
+    version: str
+    tags: tuple[Tag, ...]
+    seed: tuple[tuple[str, str], ...] = SEED_OPERATIONS
+
+    @property
+    def operations(self) -> list[Operation]:
+        return [op for tag in self.tags for op in tag.operations]
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "op"
+
+
+def _parameters(raw: list[Any], resolver: Resolver) -> tuple[Parameter, ...]:
+    found = []
+    for item in raw:
+        param, _ = resolver.resolve(item)
+        schema = param.get("schema", {})
+        node = schema_node(schema, resolver)
+        found.append(
+            Parameter(
+                name=str(param.get("name", "")),
+                location=str(param.get("in", "")),
+                required=bool(param.get("required", False)),
+                description=param.get("description") or node.description,
+                node=node,
+            )
+        )
+    return tuple(found)
+
+
+def _bodies(operation: JSON, resolver: Resolver) -> tuple[Body, ...]:
+    body, _ = resolver.resolve(operation.get("requestBody") or {})
+    return tuple(
+        Body(
+            content_type=content_type,
+            required=bool(body.get("required", False)),
+            node=schema_node(media["schema"], resolver) if media.get("schema") else None,
+            examples=examples_of(media, resolver) if "json" in content_type else (),
+        )
+        for content_type, media in (body.get("content") or {}).items()
+    )
+
+
+def _replies(operation: JSON, resolver: Resolver) -> tuple[Reply, ...]:
+    found = []
+    for status, raw in (operation.get("responses") or {}).items():
+        reply, _ = resolver.resolve(raw)
+        description = str(reply.get("description", ""))
+        content = reply.get("content") or {}
+        if not content:
+            found.append(Reply(str(status), description))
+            continue
+        for content_type, media in content.items():
+            schema = media.get("schema")
+            if isinstance(schema, dict) and schema.get("$ref") == FASTAPI_VALIDATION_ERROR:
+                found.append(Reply(str(status), description, content_type, bob_error=True))
+                continue
+            empty = not isinstance(schema, dict) or not schema
+            found.append(
+                Reply(
+                    str(status),
+                    description,
+                    content_type,
+                    node=None if empty else schema_node(schema, resolver),
+                    examples=examples_of(media, resolver) if "json" in content_type else (),
+                )
+            )
+    return tuple(found)
+
+
+def from_openapi(
+    document: JSON,
+    access_of: Callable[[str, str], Access] = lambda method, path: Access("public"),
+    seed: Iterable[tuple[str, str]] = SEED_OPERATIONS,
+) -> Reference:
+    """The reference for an OpenAPI document; `access_of(METHOD, path)` says who may call."""
+    resolver = Resolver(document)
+    seed_set = set(seed)
+    grouped: dict[str, list[Operation]] = {}
+    anchors: set[str] = set()
+    for path, item in (document.get("paths") or {}).items():
+        shared = item.get("parameters", [])
+        for method in METHODS:
+            operation = item.get(method)
+            if not isinstance(operation, dict):
+                continue
+            upper = method.upper()
+            anchor = slug(f"{method} {path}")
+            while anchor in anchors:
+                anchor += "-"
+            anchors.add(anchor)
+            tags = tuple(operation.get("tags") or (UNTAGGED,))
+            if "security" in operation or "security" in document:
+                requirements = operation.get("security", document.get("security")) or []
+                schemes = tuple(sorted({name for req in requirements for name in req}))
+                access = Access("scheme", schemes=schemes) if schemes else Access("public")
+            else:
+                access = access_of(upper, path)
+            grouped.setdefault(tags[0], []).append(
+                Operation(
+                    method=upper,
+                    path=path,
+                    anchor=anchor,
+                    summary=str(operation.get("summary") or operation.get("operationId") or ""),
+                    description=operation.get("description"),
+                    tags=tags,
+                    access=access,
+                    seed=(upper, path) in seed_set,
+                    deprecated=bool(operation.get("deprecated", False)),
+                    parameters=_parameters([*shared, *operation.get("parameters", [])], resolver),
+                    bodies=_bodies(operation, resolver),
+                    replies=_replies(operation, resolver),
+                )
+            )
+    described = {
+        t["name"]: t.get("description") for t in document.get("tags", []) if isinstance(t, dict)
+    }
+    info = document.get("info") or {}
+    return Reference(
+        title=str(info.get("title", "")),
+        version=str(info.get("version", "")),
+        tags=tuple(
+            Tag(
+                name=name,
+                label=TAG_LABELS.get(name, name.replace("-", " ").replace("_", " ").title()),
+                anchor=f"tag-{slug(name)}",
+                description=described.get(name),
+                operations=tuple(ops),
+            )
+            for name, ops in grouped.items()
+        ),
+        seed=tuple(seed),
+    )
+
+
+_built: weakref.WeakKeyDictionary[FastAPI, Reference] = weakref.WeakKeyDictionary()
+
+
+def build(app: FastAPI) -> Reference:
+    """The app's reference; routes do not change once the app is built, so it is made once."""
+    reference = _built.get(app)
+    if reference is None:
+        routes = _route_access(app)
+        reference = from_openapi(
+            app.openapi(), lambda method, path: routes.get((method, path), Access("public"))
+        )
+        _built[app] = reference
+    return reference
