@@ -636,9 +636,15 @@ async def reserve(*, session: AsyncSession, tenant_id: uuid.UUID, cost: int) -> 
 
 
 async def record_charge(
-    *, session: AsyncSession, tenant: Tenant, charge: Charge, message_id: uuid.UUID
+    *,
+    session: AsyncSession,
+    tenant: Tenant,
+    charge: Charge,
+    message_id: uuid.UUID | None,
+    reason: str = "AI reply",
 ) -> None:
-    """Write the reserved charge and any threshold events, in the reply's transaction."""
+    """Write the reserved charge and any threshold events, in the reply's transaction.
+    `message_id` is None for a reply nobody stored (the portal's answer preview)."""
     subscription = charge.subscription
     if subscription is None or not charge.allowed:
         return
@@ -650,7 +656,7 @@ async def record_charge(
                     period_start=subscription.period_start,
                     kind=kind,
                     delta=-amount,
-                    reason="AI reply",
+                    reason=reason,
                     message_id=message_id,
                 )
             )

@@ -37,6 +37,7 @@ from bob.engines.base import (
     PersonaView,
     TokenDelta,
     Turn,
+    complete,
 )
 from bob.errors import Conflict, Forbidden, NotFound
 from bob.governance import guardrails
@@ -144,12 +145,17 @@ class _Plan:
     handoff_reason: str | None = None
 
 
-def _out_of_credits(plan: _Plan, at_zero: str) -> str:
+def _at_zero_reply(persona: PersonaView, language: str, at_zero: str) -> str:
     if at_zero == "message_only":
-        plan.fixed_reply = phrases.unavailable_message(plan.persona, plan.language)
+        return phrases.unavailable_message(persona, language)
+    return phrases.handoff_message(persona, language)
+
+
+def _out_of_credits(plan: _Plan, at_zero: str) -> str:
+    plan.fixed_reply = _at_zero_reply(plan.persona, plan.language, at_zero)
+    if at_zero == "message_only":
         plan.handoff, plan.handoff_reason = False, None
     else:
-        plan.fixed_reply = phrases.handoff_message(plan.persona, plan.language)
         plan.handoff, plan.handoff_reason = True, "credits"
     return plan.fixed_reply
 
@@ -492,3 +498,94 @@ async def _store(
             credits_used=assistant.credits_used if assistant is not None else 0,
             visitor_token=token,
         )
+
+
+# ---- answer preview -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What Bob would reply to a visitor's first message, and what it found to reply with."""
+
+    reply: str
+    answered: bool
+    # Why Bob would hand over instead: visitor_request, credits, no_answer or engine_failure.
+    handoff_reason: str | None
+    passages: list[Passage]
+    sources: list[dict[str, str]]
+    persona_name: str
+    engine: str
+    credits_used: int
+
+
+async def preview_reply(
+    *,
+    db: Database,
+    settings: Settings,
+    tenant: Tenant,
+    message: str,
+    language: str = "en",
+    persona: PersonaView | None = None,
+) -> Preview:
+    """The reply a visitor's first message would get now: the same checks, retrieval, prompt and
+    engine as the chat pipeline, with no conversation or message stored.
+
+    `persona` stands in for the default persona (a persona form's unsaved values). An answer is
+    charged exactly as a visitor's reply would be, because the engine costs the same; the ledger
+    entry says "Answer preview" and points at no message.
+    """
+    async with db.transaction() as session:
+        message = guardrails.check_input(message)
+        language = guess_language(message) or phrases.language_of(language)
+        if persona is None:
+            persona = _persona_view(
+                await personas.get_default(session=session, tenant_id=tenant.id)
+            )
+        passages = await knowledge.retrieve(
+            session=session, tenant_id=tenant.id, query=message, limit=PASSAGES
+        )
+        engine = await engines.engine_for(session=session, settings=settings, tenant_id=tenant.id)
+        allowance = await billing.authorize_reply(session=session, tenant_id=tenant.id)
+
+    def without_answer(reply: str, reason: str | None) -> Preview:
+        return Preview(reply, False, reason, passages, [], persona.name, engine.name, 0)
+
+    if guardrails.asks_for_a_person(message):
+        return without_answer(phrases.handoff_message(persona, language), "visitor_request")
+    if not allowance.allowed:
+        return without_answer(_at_zero_reply(persona, language, allowance.at_zero), "credits")
+    request = EngineRequest(
+        persona=persona,
+        business_name=tenant.name,
+        language=language,
+        message=message,
+        passages=passages,
+    )
+    # Like the pipeline, no transaction is held while the engine thinks.
+    try:
+        result = await complete(engine, request)
+    except EngineError as exc:
+        log.warning("engine failed in a preview", extra={"engine": engine.name, "reason": str(exc)})
+        return without_answer(phrases.engine_failure_message(persona, language), "engine_failure")
+    answer = guardrails.check_output(result.text) if result.text else None
+    if answer is None:
+        return without_answer(phrases.no_answer_message(persona, language), "no_answer")
+    async with db.transaction() as session:
+        charge = await billing.reserve(
+            session=session, tenant_id=tenant.id, cost=billing.reply_cost(settings, result)
+        )
+        if not charge.allowed:
+            return without_answer(_at_zero_reply(persona, language, charge.at_zero), "credits")
+        await billing.record_charge(
+            session=session, tenant=tenant, charge=charge, message_id=None, reason="Answer preview"
+        )
+    return Preview(
+        reply=answer,
+        answered=True,
+        handoff_reason=None,
+        passages=passages,
+        sources=_sources(result.sources),
+        persona_name=persona.name,
+        engine=result.engine,
+        credits_used=charge.usage + charge.overage,
+    )
