@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -13,26 +14,36 @@ router = APIRouter(tags=["system"])
 log = logging.getLogger("bob.health")
 
 
+@dataclass(frozen=True)
+class Probe:
+    database: str  # "ok" or "unreachable"
+    backlog: int | None  # webhook deliveries due now
+    lag_seconds: float | None  # how long the oldest of them has waited
+
+
+async def probe(db: Database) -> Probe:
+    """Reach the database and read the webhook queue; also behind Mission Control's status."""
+    try:
+        async with db.sessionmaker() as session:
+            backlog, lag = await events.queue_lag(session)
+    except Exception:  # any failure to reach the database is "unreachable" to a load balancer
+        log.exception("database check failed")
+        return Probe("unreachable", None, None)
+    return Probe("ok", backlog, round(lag, 1))
+
+
 @router.get(
     "/api/health", summary="Liveness, database reachability and webhook worker lag (no secrets)"
 )
 async def health(request: Request) -> JSONResponse:
-    db: Database = request.app.state.db
-    worker: dict[str, float | int] | None = None
-    try:
-        async with db.sessionmaker() as session:
-            backlog, lag = await events.queue_lag(session)
-        database = "ok"
-        worker = {"backlog": backlog, "lag_seconds": round(lag, 1)}
-    except Exception:  # any failure to reach the database is "unreachable" to a load balancer
-        log.exception("database check failed")
-        database = "unreachable"
-    healthy = database == "ok"
+    result = await probe(request.app.state.db)
+    healthy = result.database == "ok"
+    worker = {"backlog": result.backlog, "lag_seconds": result.lag_seconds} if healthy else None
     return JSONResponse(
         {
             "status": "ok" if healthy else "degraded",
             "version": __version__,
-            "database": database,
+            "database": result.database,
             # Webhook deliveries due now and how long the oldest has waited.
             "worker": worker,
         },

@@ -1,19 +1,27 @@
-"""Mission Control: the pages of the people who run this installation (platform admins only)."""
+"""Mission Control: the pages of the people who run this installation (platform admins only).
+
+Log in and out, and the overview; each other area has a module of its own, included here.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
+from bob.admin import feed, pricebook, status, tenants
+from bob.analytics.router import build_overview
 from bob.auth import passwords
 from bob.auth.permissions import Permission
+from bob.billing import service as billing
 from bob.deps import LimiterDep, SessionDep
 from bob.portal.sessions import show_login, submit_login, submit_logout
 from bob.portal.web import MISSION_CONTROL, MissionControlPage, Page, public_page
 
 router = APIRouter(include_in_schema=False)
+for _area in (tenants, pricebook, status, feed):
+    router.include_router(_area.router)
 LoginPage = public_page(MISSION_CONTROL)
 
 
@@ -49,6 +57,22 @@ async def logout(page: Annotated[Page, MissionControlPage()], session: SessionDe
 
 @router.get("/mission-control")
 async def overview(
-    page: Annotated[Page, MissionControlPage(Permission.PLATFORM_READ)], session: SessionDep
+    page: Annotated[Page, MissionControlPage(Permission.PLATFORM_READ)],
+    session: SessionDep,
+    days: Annotated[int, Query()] = status.DEFAULT_DAYS,
 ) -> Response:
-    return page.render("admin/overview.html")
+    days = status.period(days)
+    figures = await build_overview(session, days)
+    published = await billing.published_version(session=session)
+    t = page.translator
+    return page.render(
+        "admin/overview.html",
+        o=figures,
+        days=days,
+        periods=status.PERIODS,
+        plan_names={p["code"]: p["name"] for p in published.plans},
+        conversation_rows=[
+            (d.day[5:], d.conversations, t.number(d.conversations)) for d in figures.daily
+        ],
+        credit_rows=[(d.day[5:], d.credits, t.number(d.credits)) for d in figures.daily],
+    )
