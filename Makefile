@@ -20,15 +20,16 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
-# The browser tests drive Debian's Chromium (Playwright never downloads a browser here).
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here); a
+# Japanese font lets the screenshots show the pages' Japanese text.
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium fonts-ipafont-gothic
 
 run: $(VENV)/.installed
 	$(BIN)/bob migrate
 	$(BIN)/bob demo
-	$(BIN)/bob serve --demo-shop
+	BOB_ALLOW_SIGNUP=$${BOB_ALLOW_SIGNUP:-true} $(BIN)/bob serve --demo-shop
 
 test: $(VENV)/.installed-dev $(CHROMIUM)
 	$(BIN)/ruff check .

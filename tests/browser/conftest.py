@@ -194,6 +194,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         public_url=f"http://127.0.0.1:{bob_port}",
         # The browser tests send many messages from one address.
         chat_limit_per_ip="1000/minute",
+        # A new business signs up in the browser.
+        allow_signup=True,
     )
     shop, copycat = Site(free_port()), Site(free_port())
     result: dict[str, tuple[str, str]] = {}
