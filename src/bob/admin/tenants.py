@@ -19,7 +19,8 @@ from bob.engines import service as engines
 from bob.errors import BobError, NotFound
 from bob.governance import service as audit
 from bob.pagination import Cursor
-from bob.portal.web import MissionControlPage, Page, attempt
+from bob.portal.billing_pages import plan_options
+from bob.portal.web import MissionControlPage, Page, attempt, validation_message
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant, TenantStatus
 from bob.tenants.schemas import TenantCreate
@@ -30,29 +31,6 @@ Manager = Annotated[Page, MissionControlPage(Permission.TENANTS_MANAGE)]
 PAGE_SIZE = 50
 RECENT = 20
 STATUSES = ("active", "suspended")
-
-
-def first_problem(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"])
-    return f"{field}: {first['msg']}"
-
-
-async def plan_options(page: Page, session: SessionDep) -> list[tuple[str, str]]:
-    """The published plans, as the portal's signup offers them."""
-    version = await billing.published_version(session=session)
-    return [
-        (
-            plan.code,
-            page.t(
-                "{name} — {price} a month, {credits} credits",
-                name=plan.name,
-                price=page.translator.money(plan.monthly_price_cents / 100, version.currency),
-                credits=page.translator.number(plan.included_credits),
-            ),
-        )
-        for plan in billing.terms_of(version).values()
-    ]
 
 
 # ---- the list -----------------------------------------------------------------------------
@@ -145,7 +123,7 @@ async def create_tenant(
             owner_password=owner_password or None,
         )
     except ValidationError as exc:
-        return await _new_form(page, session, form, status=422, error=first_problem(exc))
+        return await _new_form(page, session, form, status=422, error=validation_message(exc))
     created = await attempt(
         session,
         tenants.create_tenant(
@@ -376,7 +354,7 @@ async def adjust_credits(
     try:
         body = CreditAdjustment(delta=amount, reason=reason.strip())
     except ValidationError as exc:
-        return await again(422, first_problem(exc))
+        return await again(422, validation_message(exc))
     result = await attempt(
         session,
         billing.adjust_credits(

@@ -22,6 +22,25 @@ from bob.portal.web import N_, Page, PortalPage, attempt
 from bob.tenants import service as tenants
 
 router = APIRouter(include_in_schema=False)
+
+
+async def plan_options(page: Page, session: SessionDep) -> list[tuple[str, str]]:
+    """The published plans as choices for a form (signup, a new tenant)."""
+    version = await billing.published_version(session=session)
+    return [
+        (
+            plan.code,
+            page.t(
+                "{name} — {price} a month, {credits} credits",
+                name=plan.name,
+                price=page.translator.money(plan.monthly_price_cents / 100, version.currency),
+                credits=page.translator.number(plan.included_credits),
+            ),
+        )
+        for plan in billing.terms_of(version).values()
+    ]
+
+
 Reader = Annotated[Page, PortalPage(Permission.BILLING_READ)]
 Manager = Annotated[Page, PortalPage(Permission.BILLING_MANAGE)]
 HOME = "/portal/billing"

@@ -18,7 +18,6 @@ from bob.auth import passwords
 from bob.auth import service as auth
 from bob.auth.permissions import Permission
 from bob.auth.router import set_session_cookies
-from bob.billing import service as billing
 from bob.db.types import utcnow
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
 from bob.errors import BobError, Forbidden
@@ -26,8 +25,16 @@ from bob.governance.service import Actor
 from bob.knowledge import service as knowledge
 from bob.portal import audit, billing_pages, conversations, persona, team, webhooks, widget
 from bob.portal import knowledge as knowledge_pages
-from bob.portal.sessions import show_login, submit_login, submit_logout
-from bob.portal.web import PORTAL, Page, PortalPage, PublicPage, check_form_token
+from bob.portal.billing_pages import plan_options
+from bob.portal.sessions import login_routes
+from bob.portal.web import (
+    PORTAL,
+    Page,
+    PortalPage,
+    PublicPage,
+    check_form_token,
+    validation_message,
+)
 from bob.tenants import service as tenants
 from bob.tenants.schemas import SignupRequest
 from bob.widget import service as widget_service
@@ -44,57 +51,12 @@ for _area in (
     audit,
 ):
     router.include_router(_area.router)
+router.include_router(login_routes(PORTAL))
 
 PERIODS = (7, 30, 90)
 
 
 # ---- log in, log out, sign up -------------------------------------------------------------
-
-
-@router.get("/portal/login")
-async def login_page(page: Annotated[Page, PublicPage], next: str | None = None) -> Response:
-    return show_login(page, PORTAL, next_path=next)
-
-
-@router.post("/portal/login")
-async def login_submit(
-    page: Annotated[Page, PublicPage],
-    session: SessionDep,
-    limiter: LimiterDep,
-    email: Annotated[str, Form(max_length=320)] = "",
-    password: Annotated[str, Form(max_length=passwords.MAX_PASSWORD_LENGTH)] = "",
-    next: Annotated[str | None, Form(max_length=2000)] = None,
-) -> Response:
-    return await submit_login(
-        page=page,
-        area=PORTAL,
-        session=session,
-        limiter=limiter,
-        email=email,
-        password=password,
-        next_path=next,
-    )
-
-
-@router.post("/portal/logout")
-async def logout(page: Annotated[Page, PortalPage()], session: SessionDep) -> Response:
-    return await submit_logout(page=page, area=PORTAL, session=session)
-
-
-async def _plan_options(page: Page, session: SessionDep) -> list[tuple[str, str]]:
-    version = await billing.published_version(session=session)
-    return [
-        (
-            plan.code,
-            page.t(
-                "{name} — {price} a month, {credits} credits",
-                name=plan.name,
-                price=page.translator.money(plan.monthly_price_cents / 100, version.currency),
-                credits=page.translator.number(plan.included_credits),
-            ),
-        )
-        for plan in billing.terms_of(version).values()
-    ]
 
 
 def _signup_refused(page: Page) -> None:
@@ -112,7 +74,7 @@ async def signup_page(
     _signup_refused(page)
     return page.render(
         "portal/signup.html",
-        plans=await _plan_options(page, session),
+        plans=await plan_options(page, session),
         min_password=passwords.MIN_PASSWORD_LENGTH,
         form={"business_name": "", "email": "", "plan": plan},
         error=None,
@@ -138,7 +100,7 @@ async def signup_submit(
         return page.render(
             "portal/signup.html",
             status=status,
-            plans=await _plan_options(page, session),
+            plans=await plan_options(page, session),
             min_password=passwords.MIN_PASSWORD_LENGTH,
             form=form,
             error=message,
@@ -149,9 +111,7 @@ async def signup_submit(
             business_name=business_name.strip(), email=email, password=password, plan=plan
         )
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        return await again(422, f"{field}: {first['msg']}")
+        return await again(422, validation_message(exc))
     ip = client_ip(page.request) or "unknown"
     per_ip = limiter.parse(settings.signup_limit_per_ip)
     try:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob.auth import passwords
 from bob.auth import service as auth
 from bob.auth.deps import CSRF_COOKIE, SESSION_COOKIE
 from bob.auth.router import set_session_cookies
-from bob.deps import client_ip, request_id
+from bob.deps import LimiterDep, SessionDep, client_ip, request_id
 from bob.errors import BobError, RateLimited, Unauthorized
-from bob.portal.web import Area, Page, check_form_token, safe_next
+from bob.portal.web import Area, Page, area_page, check_form_token, public_page, safe_next
 from bob.ratelimit import RateLimiter
 
 
@@ -82,3 +86,42 @@ async def submit_logout(*, page: Page, area: Area, session: AsyncSession) -> Res
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
     return response
+
+
+def login_routes(area: Area) -> APIRouter:
+    """GET and POST {login_path} and POST {home}/logout for an area.
+
+    The dependencies are defaults, not Annotated: annotations are strings here, and a closure's
+    names cannot be resolved from them."""
+    router = APIRouter(include_in_schema=False)
+    login_page: Any = public_page(area)
+    logged_in: Any = area_page(area)
+
+    @router.get(area.login_path)
+    async def login_form(page: Page = login_page, next: str | None = None) -> Response:
+        return show_login(page, area, next_path=next)
+
+    @router.post(area.login_path)
+    async def login(
+        session: SessionDep,
+        limiter: LimiterDep,
+        email: Annotated[str, Form(max_length=320)] = "",
+        password: Annotated[str, Form(max_length=passwords.MAX_PASSWORD_LENGTH)] = "",
+        next: Annotated[str | None, Form(max_length=2000)] = None,
+        page: Page = login_page,
+    ) -> Response:
+        return await submit_login(
+            page=page,
+            area=area,
+            session=session,
+            limiter=limiter,
+            email=email,
+            password=password,
+            next_path=next,
+        )
+
+    @router.post(f"{area.home}/logout")
+    async def logout(session: SessionDep, page: Page = logged_in) -> Response:
+        return await submit_logout(page=page, area=area, session=session)
+
+    return router

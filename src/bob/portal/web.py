@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob import __version__
@@ -398,6 +399,10 @@ def _cached_area_page(area_name: str, permission: Permission | None) -> Any:
     return _area_page(area, permission)
 
 
+def area_page(area: Area, permission: Permission | None = None) -> Any:
+    return Depends(_cached_area_page(area.name, permission))
+
+
 def PortalPage(permission: Permission | None = None) -> Any:
     """`page: Annotated[Page, PortalPage(Permission.X)]`: a tenant user with permission X."""
     return Depends(_cached_area_page(PORTAL.name, permission))
@@ -417,6 +422,13 @@ def public_page(area: Area = PUBLIC) -> Any:
 
 
 PublicPage = public_page()
+
+
+def validation_message(exc: ValidationError) -> str:
+    """The first problem pydantic found, naming the field, for a form shown again."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first["loc"])
+    return f"{field}: {first['msg']}"
 
 
 async def attempt(session: AsyncSession, action: Awaitable[T]) -> T | BobError:
