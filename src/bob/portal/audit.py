@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -32,5 +33,11 @@ async def audit_log(
         action=action or None,
     )
     return page.render(
-        "portal/audit.html", entries=result.items, next_cursor=result.next_cursor, action=action
+        "portal/audit.html",
+        # Readable details: Jinja's tojson escapes every non-ASCII letter (a Japanese title).
+        entries=[
+            (e, json.dumps(e.data, ensure_ascii=False) if e.data else "") for e in result.items
+        ],
+        next_cursor=result.next_cursor,
+        action=action,
     )

@@ -224,3 +224,16 @@ async def test_pages_run_only_their_own_scripts(pages: Pages) -> None:
     assert "script-src 'self'" in policy
     assert "frame-ancestors 'none'" in policy
     assert "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+
+
+async def test_the_audit_log_shows_entries_readably(
+    pages: Pages, db: Database, settings: Settings
+) -> None:
+    shop = await make_tenant(db, settings, name="営業 Shop")
+    await pages.login(shop.owner_email)
+    response = await pages.get("/portal/audit")
+    assert response.status_code == 200
+    assert "auth.login" in response.text
+    assert "tenant.created" in response.text
+    assert "&#34;name&#34;: &#34;営業 Shop&#34;" in response.text  # in the entry's details
+    assert "\\u55b6" not in response.text
