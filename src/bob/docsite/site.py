@@ -17,6 +17,7 @@ from bob.errors import NotFound
 from bob.portal import i18n
 from bob.portal.web import N_, PUBLIC, Page
 from bob.settings import Settings
+from bob.widget import service as widget
 
 # The language comes from the path, so every page has one address per language.
 PREFIXES: dict[str, str] = {"en": "", "pt-BR": "/pt-BR", "ja": "/ja"}
@@ -52,14 +53,11 @@ class Pricebook:
 
 def embed_snippet(public_url: str) -> str:
     """The tenant tag as the widget-code API gives it, with a placeholder for the tenant id."""
-    return f'<script src="{public_url}/widget/{{tenant_id}}/widget.js" async></script>'
+    return widget.script_tag(public_url, "{tenant_id}")
 
 
 def loader_snippet(public_url: str) -> str:
-    return (
-        f'<script src="{public_url}/widget/loader.js" data-widget-key="pk_live_…" '
-        'data-position="bottom-right" async></script>'
-    )
+    return widget.loader_tag(public_url, "pk_live_…", "bottom-right")
 
 
 def home(language: str) -> str:

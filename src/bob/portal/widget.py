@@ -86,12 +86,6 @@ class Typed:
     key_origins: str = ""
 
 
-def embed_code(page: Page) -> str:
-    """The same tag GET /api/customer-portal/widget-code gives: the bundle, no key."""
-    bundle_url = f"{page.settings.public_url}/widget/{page.principal_required.tenant_id}/widget.js"
-    return f'<script src="{bundle_url}" async></script>'
-
-
 async def _widget_page(
     page: Page,
     session: SessionDep,
@@ -111,7 +105,7 @@ async def _widget_page(
     response = page.render(
         "portal/widget.html",
         status=status,
-        script_tag=embed_code(page),
+        script_tag=widget.script_tag(page.settings.public_url, tenant_id),
         primary=primary,
         keys=keys,
         look=look,

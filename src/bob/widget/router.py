@@ -145,17 +145,11 @@ async def widget_code(principal: Manager, session: SessionDep, settings: Setting
     """The tag to paste: it names the tenant's bundle and carries no key."""
     key = await widget.primary_key(session=session, tenant_id=principal.tenant_id)
     look = await widget.get_appearance(session=session, tenant_id=principal.tenant_id)
-    bundle_url = f"{settings.public_url}/widget/{principal.tenant_id}/widget.js"
     return WidgetCode(
         tenant_id=principal.tenant_id,
-        script_tag=f'<script src="{bundle_url}" async></script>',
-        bundle_url=bundle_url,
+        script_tag=widget.script_tag(settings.public_url, principal.tenant_id),
+        bundle_url=widget.bundle_url(settings.public_url, principal.tenant_id),
         widget_key=key.key if key else None,
         allowed_origins=key.allowed_origins if key else [],
-        loader_tag=(
-            f'<script src="{settings.public_url}/widget/loader.js" '
-            f'data-widget-key="{key.key}" data-position="{look.position}" async></script>'
-            if key
-            else None
-        ),
+        loader_tag=widget.loader_tag(settings.public_url, key.key, look.position) if key else None,
     )

@@ -24,6 +24,23 @@ from bob.widget.origins import normalize_origins, patterns_matching
 KEY_PREFIX = "pk_live_"
 
 
+def bundle_url(public_url: str, tenant_id: uuid.UUID | str) -> str:
+    """The tenant's bundle (seed path). `tenant_id` may be a placeholder, for the docs."""
+    return f"{public_url}/widget/{tenant_id}/widget.js"
+
+
+def script_tag(public_url: str, tenant_id: uuid.UUID | str) -> str:
+    """What a business pastes into its site: the bundle names the tenant and carries no key."""
+    return f'<script src="{bundle_url(public_url, tenant_id)}" async></script>'
+
+
+def loader_tag(public_url: str, key: str, position: str) -> str:
+    return (
+        f'<script src="{public_url}/widget/loader.js" data-widget-key="{key}" '
+        f'data-position="{position}" async></script>'
+    )
+
+
 def new_key_value() -> str:
     # 24 random bytes are 32 url-safe characters.
     return KEY_PREFIX + secrets.token_urlsafe(24)
