@@ -94,6 +94,12 @@ def _field_name(loc: Sequence[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _message(error: Mapping[str, Any]) -> str:
+    if error.get("type") == "extra_forbidden":
+        return "not a field of this request"
+    return str(error.get("msg", ""))
+
+
 def validation_problem(errors: Sequence[Mapping[str, Any]]) -> BobError:
     """Pydantic's errors as one problem: 400 for a body that is not JSON, else a 422 naming
     every field that is wrong."""
@@ -102,8 +108,7 @@ def validation_problem(errors: Sequence[Mapping[str, Any]]) -> BobError:
         detail = (json_error.get("ctx") or {}).get("error", "")
         return InvalidJson(f"request body is not valid JSON: {detail}".rstrip(": "))
     fields = [
-        {"field": _field_name(tuple(e.get("loc", ()))), "message": str(e.get("msg", ""))}
-        for e in errors
+        {"field": _field_name(tuple(e.get("loc", ()))), "message": _message(e)} for e in errors
     ]
     message = "; ".join(f"{f['field']}: {f['message']}" for f in fields)
     return ValidationFailed(message, fields=fields)

@@ -10,12 +10,22 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Mapping
 from contextvars import ContextVar
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger("bob.request")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+# Every HTML page runs only Bob's own scripts: an injected <script> or inline handler does
+# nothing. Inline style attributes stay allowed (chart bars, colour previews).
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# A frameable page (under a frameable prefix) keeps the rest of the policy.
+FRAMEABLE_PAGE_CSP = PAGE_CSP.removesuffix("; frame-ancestors 'none'")
 _CLIENT_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
 
@@ -76,7 +86,10 @@ class RequestIdMiddleware:
 
 
 class SecurityHeadersMiddleware:
-    """Headers every response carries. Framing is refused everywhere except the widget bundle."""
+    """Headers every response carries. Framing is refused everywhere except the widget bundle.
+
+    An HTML response without a Content-Security-Policy of its own gets the pages' policy, so no
+    page can be served without it, whichever route renders it."""
 
     def __init__(
         self,
@@ -110,10 +123,14 @@ class SecurityHeadersMiddleware:
                     (b"referrer-policy", b"strict-origin-when-cross-origin"),
                     (b"cross-origin-opener-policy", b"same-origin"),
                 ]
+                content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+                if content_type.lower().startswith(b"text/html"):
+                    policy = FRAMEABLE_PAGE_CSP if frameable else PAGE_CSP
+                    extra.append((b"content-security-policy", policy.encode()))
+                elif not frameable:
+                    extra.append((b"content-security-policy", b"frame-ancestors 'none'"))
                 if not frameable:
                     extra.append((b"x-frame-options", b"DENY"))
-                    if b"content-security-policy" not in present:
-                        extra.append((b"content-security-policy", b"frame-ancestors 'none'"))
                 if self.hsts:
                     extra.append((b"strict-transport-security", b"max-age=31536000"))
                 if vary_origin and not any(
@@ -155,17 +172,22 @@ class RequestGuardMiddleware:
     answering 400 here is better than a 500 from deep inside a query.
     """
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, path_limits: Mapping[str, int] | None = None
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        # Paths that take more (a file upload), never less than every other path.
+        self.path_limits = {p: max(n, max_bytes) for p, n in (path_limits or {}).items()}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.path_limits.get(scope["path"], self.max_bytes)
         declared = _header(scope, b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await _send_error(send, 413, "payload_too_large", self._too_large())
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await _send_error(send, 413, "payload_too_large", _too_large(limit))
             return
         if b"%00" in scope.get("query_string", b"") or "\x00" in scope["path"]:
             await _send_error(send, 400, "invalid_characters", _NUL_MESSAGE)
@@ -185,8 +207,8 @@ class RequestGuardMiddleware:
             chunk = message.get("body", b"")
             received += len(chunk)
             problem = None
-            if received > self.max_bytes:
-                problem = (413, "payload_too_large", self._too_large())
+            if received > limit:
+                problem = (413, "payload_too_large", _too_large(limit))
             elif is_json:
                 # Keep a few bytes of the previous chunk so an escape split in two is still seen.
                 window = tail + chunk
@@ -210,8 +232,9 @@ class RequestGuardMiddleware:
             if not refused:
                 raise
 
-    def _too_large(self) -> str:
-        return f"request body is larger than the limit of {self.max_bytes} bytes"
+
+def _too_large(limit: int) -> str:
+    return f"request body is larger than the limit of {limit} bytes"
 
 
 _NUL_MESSAGE = "the request contains a NUL character (\\u0000), which Bob does not accept"

@@ -33,6 +33,11 @@ class RateLimiter:
     async def hit(self, limit: RateLimitItem, *key: str) -> bool:
         return await self._strategy.hit(limit, *key)
 
+    async def count(self, limit: RateLimitItem, *key: str) -> int:
+        """Events counted in the current window (at most the limit's amount)."""
+        stats = await self._strategy.get_window_stats(limit, *key)
+        return max(0, limit.amount - stats.remaining)
+
     async def retry_after(self, limit: RateLimitItem, *key: str) -> int | None:
         """Seconds until another event is allowed, or None while the limit is not spent."""
         if await self._strategy.test(limit, *key):

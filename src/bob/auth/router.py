@@ -8,10 +8,13 @@ from bob.auth import service as auth
 from bob.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal
 from bob.auth.schemas import LoginRequest, LoginResponse, MeResponse, UserRead
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
+from bob.openapi import problems
 from bob.settings import Settings
 from bob.tenants.schemas import TenantBrief
 
 router = APIRouter(tags=["auth"])
+# A wrong password, or the other door's kind of user: 401; a suspended business: 403.
+LOGIN_REFUSALS = problems(401, 403)
 
 
 def set_session_cookies(response: Response, settings: Settings, result: auth.LoginResult) -> None:
@@ -57,7 +60,7 @@ async def _login(
     )
 
 
-@router.post("/api/auth/login", summary="Platform admin login")
+@router.post("/api/auth/login", summary="Platform admin login", responses=LOGIN_REFUSALS)
 async def admin_login(
     body: LoginRequest,
     request: Request,
@@ -77,8 +80,10 @@ async def admin_login(
     )
 
 
-@router.post("/api/customers/auth/login", summary="Tenant user login")
-@router.post("/api/customer/auth/login", summary="Tenant user login (alias)")
+@router.post("/api/customers/auth/login", summary="Tenant user login", responses=LOGIN_REFUSALS)
+@router.post(
+    "/api/customer/auth/login", summary="Tenant user login (alias)", responses=LOGIN_REFUSALS
+)
 async def customer_login(
     body: LoginRequest,
     request: Request,

@@ -8,10 +8,11 @@ from pydantic import BaseModel, EmailStr, Field
 
 from bob.auth.models import User
 from bob.auth.permissions import permissions_for
+from bob.schemas import WriteModel
 from bob.tenants.schemas import TenantBrief
 
 
-class LoginRequest(BaseModel):
+class LoginRequest(WriteModel):
     email: EmailStr
     password: str = Field(min_length=1, max_length=1024)
     cookie: bool = Field(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from limits import RateLimitItem
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -104,6 +107,29 @@ async def ensure_platform_admin(
     return user, True
 
 
+def login_delay(failures: int, *, ceiling: int, step_s: float, max_s: float) -> float:
+    """Seconds a login waits when its account has had `failures` recent failed logins.
+
+    None below the account-wide ceiling; from there, `step_s` more for every further failure, up
+    to `max_s`.
+    """
+    if failures < ceiling:
+        return 0.0
+    return min(max_s, step_s * (failures - ceiling + 1))
+
+
+def _account_failures(settings: Settings) -> tuple[RateLimitItem, RateLimitItem]:
+    """The account-wide ceiling, and the window that counts an account's failures against it.
+
+    A moving window stops counting at its amount; counting on past the ceiling, as far as the
+    longest wait, lets the wait grow.
+    """
+    ceiling = RateLimiter.parse(settings.login_slowdown_per_account)
+    beyond = math.ceil(settings.login_slowdown_max_s / settings.login_slowdown_step_s)
+    counting = type(ceiling)(ceiling.amount + beyond, ceiling.multiples, ceiling.namespace)
+    return ceiling, counting
+
+
 @dataclass(frozen=True)
 class LoginResult:
     user: User
@@ -127,11 +153,27 @@ async def login(
     request_id: str | None,
 ) -> LoginResult:
     email = normalize_email(email)
-    per_account = limiter.parse(settings.login_limit_per_account)
+    address = ip or "unknown"
+    per_pair = limiter.parse(settings.login_limit_per_account_ip)
     per_ip = limiter.parse(settings.login_limit_per_ip)
+    ceiling, per_account = _account_failures(settings)
     message = "too many failed logins; try again later"
-    await limiter.check(per_account, "login", "account", email, message=message)
-    await limiter.check(per_ip, "login", "ip", ip or "unknown", message=message)
+    # Refusals count failures per account *and address*: guessing from many addresses must not
+    # lock the owner out of their own account. The per-address limit, across accounts, stops
+    # one address from stuffing credentials.
+    await limiter.check(per_pair, "login", "account_ip", email, address, message=message)
+    await limiter.check(per_ip, "login", "ip", address, message=message)
+    # Failures from everywhere only slow the account down. The wait comes before the database
+    # is touched, so a waiting attempt holds no connection, and before the password is checked,
+    # so every attempt waits alike and the wait reveals nothing.
+    delay = login_delay(
+        await limiter.count(per_account, "login", "account", email),
+        ceiling=ceiling.amount,
+        step_s=settings.login_slowdown_step_s,
+        max_s=settings.login_slowdown_max_s,
+    )
+    if delay:
+        await asyncio.sleep(delay)
 
     user = await get_user_by_email(session=session, email=email)
     # Always verify (against a dummy hash when needed) so an unknown email, a wrong password
@@ -139,8 +181,9 @@ async def login(
     verified = await passwords.verify_password(user.password_hash if user else None, password)
     right_door = user is not None and (user.is_platform_admin == (audience is Audience.PLATFORM))
     if user is None or not verified or not right_door or not user.is_active:
+        await limiter.hit(per_pair, "login", "account_ip", email, address)
+        await limiter.hit(per_ip, "login", "ip", address)
         await limiter.hit(per_account, "login", "account", email)
-        await limiter.hit(per_ip, "login", "ip", ip or "unknown")
         log.info("login failed", extra={"audience": audience.value, "ip": ip})
         raise Unauthorized(INVALID_CREDENTIALS, code="invalid_credentials")
     if user.tenant is not None and not user.tenant.is_active:
@@ -149,7 +192,7 @@ async def login(
             "of this installation",
             code="tenant_suspended",
         )
-    await limiter.clear(per_account, "login", "account", email)
+    await limiter.clear(per_pair, "login", "account_ip", email, address)
 
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         await set_password(session=session, user=user, password=password)

@@ -67,6 +67,9 @@ class Subscription(Base):
     at_zero: Mapped[str] = mapped_column(String(16), default="handoff")
     threshold_notified_at: Mapped[datetime | None]
     exhausted_notified_at: Mapped[datetime | None]
+    # credits.low fires when the balance reaches this many credits; None: 10% of the plan's.
+    low_credits_threshold: Mapped[int | None]
+    low_credits_notified_at: Mapped[datetime | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 

@@ -20,6 +20,8 @@ from bob.billing.schemas import (
     CreditsRead,
     DailyUsage,
     LedgerEntry,
+    LowCreditsRead,
+    LowCreditsUpdate,
     PlanChange,
     PlanRead,
     PricebookDraft,
@@ -29,6 +31,7 @@ from bob.billing.schemas import (
     UsageRead,
 )
 from bob.deps import SessionDep, SettingsDep
+from bob.openapi import problems
 from bob.pagination import Cursor, PageDep
 from bob.tenants import service as tenants
 
@@ -75,7 +78,7 @@ async def create_draft(
     return _pricebook(draft)
 
 
-@router.patch("/api/admin/pricebook/versions/{version}", tags=["admin"])
+@router.patch("/api/admin/pricebook/versions/{version}", tags=["admin"], responses=problems(409))
 async def update_draft(
     version: int,
     body: PricebookDraftUpdate,
@@ -93,7 +96,9 @@ async def update_draft(
     return _pricebook(draft)
 
 
-@router.post("/api/admin/pricebook/versions/{version}/publish", tags=["admin"])
+@router.post(
+    "/api/admin/pricebook/versions/{version}/publish", tags=["admin"], responses=problems(409)
+)
 async def publish(
     version: int, principal: PricebookManager, session: SessionDep, settings: SettingsDep
 ) -> PricebookRead:
@@ -131,7 +136,7 @@ async def get_billing(principal: BillingReader, session: SessionDep) -> BillingR
     return await _billing(session, principal.tenant_id)
 
 
-@router.post("/api/customers/billing/plan")
+@router.post("/api/customers/billing/plan", responses=problems(409))
 async def change_plan(
     body: PlanChange, principal: BillingManager, session: SessionDep, settings: SettingsDep
 ) -> BillingRead:
@@ -157,6 +162,35 @@ async def billing_settings(
         at_zero=body.at_zero,
     )
     return await _billing(session, principal.tenant_id)
+
+
+def _low_credits(state: billing.LowCredits) -> LowCreditsRead:
+    return LowCreditsRead(
+        low_credits_threshold=state.custom,
+        default_threshold=state.default,
+        threshold=state.threshold,
+        remaining=state.remaining,
+        low=state.low,
+    )
+
+
+@router.get("/api/customers/billing/alerts", summary="The low-credits alert (credits.low)")
+async def get_alerts(principal: BillingReader, session: SessionDep) -> LowCreditsRead:
+    return _low_credits(await billing.low_credits(session=session, tenant_id=principal.tenant_id))
+
+
+@router.put("/api/customers/billing/alerts", summary="Set the low-credits alert's threshold")
+async def put_alerts(
+    body: LowCreditsUpdate, principal: BillingManager, session: SessionDep, settings: SettingsDep
+) -> LowCreditsRead:
+    state = await billing.set_low_credits_threshold(
+        session=session,
+        settings=settings,
+        actor=principal.actor,
+        tenant_id=principal.tenant_id,
+        threshold=body.low_credits_threshold,
+    )
+    return _low_credits(state)
 
 
 @router.get("/api/customers/usage")
@@ -205,7 +239,7 @@ async def admin_billing(
     return await _billing(session, tenant_id)
 
 
-@router.post("/api/admin/tenants/{tenant_id}/credits", tags=["admin"])
+@router.post("/api/admin/tenants/{tenant_id}/credits", tags=["admin"], responses=problems(409))
 async def adjust_credits(
     tenant_id: uuid.UUID,
     body: CreditAdjustment,

@@ -3,7 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+from bob.schemas import WriteModel
 
 
 class PlanRead(BaseModel):
@@ -29,12 +31,12 @@ class PricebookPage(BaseModel):
     next_cursor: str | None = None
 
 
-class PricebookDraft(BaseModel):
+class PricebookDraft(WriteModel):
     plans: list[dict[str, Any]]
     currency: str = Field("USD", min_length=3, max_length=3)
 
 
-class PricebookDraftUpdate(BaseModel):
+class PricebookDraftUpdate(WriteModel):
     plans: list[dict[str, Any]]
 
 
@@ -64,15 +66,36 @@ class BillingRead(BaseModel):
     at_zero: str
 
 
-class PlanChange(BaseModel):
+class PlanChange(WriteModel):
     plan: Literal["starter", "pro", "enterprise"]
 
 
-class BillingSettings(BaseModel):
+class BillingSettings(WriteModel):
     at_zero: Literal["handoff", "message_only", "overage"]
 
 
-class CreditAdjustment(BaseModel):
+class LowCreditsRead(BaseModel):
+    low_credits_threshold: int | None = Field(
+        description="The business's own threshold in credits; null uses the plan's default."
+    )
+    default_threshold: int = Field(description="10% of the plan's monthly credits.")
+    threshold: int = Field(description="The threshold that applies now.")
+    remaining: int = Field(description="The current period's balance.")
+    low: bool = Field(description="Whether the balance is at or below the threshold.")
+
+
+class LowCreditsUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    low_credits_threshold: StrictInt | None = Field(
+        description="credits.low fires when the balance falls to this many credits; null "
+        "for 10% of the plan's monthly credits.",
+        ge=0,
+        le=10_000_000,
+    )
+
+
+class CreditAdjustment(WriteModel):
     delta: int = Field(ge=-10_000_000, le=10_000_000)
     reason: str = Field(min_length=1, max_length=300)
 

@@ -34,6 +34,8 @@ from bob.webhooks import service as events
 PLAN_CODES = ("starter", "pro", "enterprise")
 AT_ZERO = ("handoff", "message_only", "overage")
 THRESHOLD_PERCENT = 80  # credits.threshold_reached once this share of the credits is used
+LOW_CREDITS_PERCENT = 10  # credits.low, unless the tenant set its own threshold
+MAX_LOW_CREDITS_THRESHOLD = 10_000_000
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 # What counts as an integration (webhook endpoints; later, channel connectors). Each domain
@@ -58,6 +60,9 @@ def terms_of(version: PricebookVersion) -> dict[str, PlanTerms]:
 
 
 # ---- the pricebook -------------------------------------------------------------------------
+
+
+MAX_VERSION = 2**31 - 1  # pricebook_versions.version is an INTEGER
 
 
 def check_plans(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -118,7 +123,9 @@ async def published_version(*, session: AsyncSession) -> PricebookVersion:
 
 
 async def get_version(*, session: AsyncSession, version: int) -> PricebookVersion:
-    row = await session.get(PricebookVersion, version)
+    # A number past the column's range names no version, and the database would refuse it.
+    in_range = 1 <= version <= MAX_VERSION
+    row = await session.get(PricebookVersion, version) if in_range else None
     if row is None:
         raise NotFound(f"no pricebook version {version}")
     return row
@@ -342,6 +349,7 @@ async def _renew(session: AsyncSession, subscription: Subscription, now: datetim
     subscription.pricebook_version = version.version
     subscription.threshold_notified_at = None
     subscription.exhausted_notified_at = None
+    subscription.low_credits_notified_at = None
     tenant = await session.get(Tenant, subscription.tenant_id)
     if tenant is not None:
         tenant.plan = subscription.plan
@@ -360,6 +368,80 @@ async def _renew(session: AsyncSession, subscription: Subscription, now: datetim
 async def plan_terms(*, session: AsyncSession, subscription: Subscription) -> PlanTerms:
     version = await get_version(session=session, version=subscription.pricebook_version)
     return terms_of(version)[subscription.plan]
+
+
+# ---- the low-credits alert -----------------------------------------------------------------
+
+
+def default_low_threshold(terms: PlanTerms) -> int:
+    return terms.included_credits * LOW_CREDITS_PERCENT // 100
+
+
+def low_threshold(subscription: Subscription, terms: PlanTerms) -> int:
+    """The balance at or below which credits count as low (credits.low, the portal's banner)."""
+    if subscription.low_credits_threshold is not None:
+        return subscription.low_credits_threshold
+    return default_low_threshold(terms)
+
+
+@dataclass(frozen=True)
+class LowCredits:
+    threshold: int
+    custom: int | None  # the tenant's own threshold; None while the plan's default applies
+    default: int
+    remaining: int
+
+    @property
+    def low(self) -> bool:
+        return self.remaining <= self.threshold
+
+
+async def low_credits(*, session: AsyncSession, tenant_id: uuid.UUID) -> LowCredits:
+    subscription = await current_subscription(session=session, tenant_id=tenant_id)
+    terms = await plan_terms(session=session, subscription=subscription)
+    remaining = await balance(
+        session=session, tenant_id=tenant_id, period_start=subscription.period_start
+    )
+    return LowCredits(
+        threshold=low_threshold(subscription, terms),
+        custom=subscription.low_credits_threshold,
+        default=default_low_threshold(terms),
+        remaining=remaining,
+    )
+
+
+async def set_low_credits_threshold(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    actor: Actor,
+    tenant_id: uuid.UUID,
+    threshold: int | None,
+) -> LowCredits:
+    """The tenant's own threshold for credits.low, or None for the plan's default."""
+    if threshold is not None and (
+        not isinstance(threshold, int)
+        or isinstance(threshold, bool)
+        or not 0 <= threshold <= MAX_LOW_CREDITS_THRESHOLD
+    ):
+        raise ValidationFailed(
+            f"low_credits_threshold: a whole number of credits from 0 to "
+            f"{MAX_LOW_CREDITS_THRESHOLD:,}, or null for {LOW_CREDITS_PERCENT}% of the plan's"
+        )
+    subscription = await current_subscription(session=session, tenant_id=tenant_id, lock=True)
+    if subscription.low_credits_threshold != threshold:
+        before = subscription.low_credits_threshold
+        subscription.low_credits_threshold = threshold
+        await session.flush()
+        await _record_tenant(
+            session,
+            settings,
+            tenant_id,
+            actor,
+            "billing.alerts_updated",
+            low_credits_threshold=[before, threshold],
+        )
+    return await low_credits(session=session, tenant_id=tenant_id)
 
 
 # ---- seats and integrations ----------------------------------------------------------------
@@ -682,6 +764,20 @@ async def record_charge(
             tenant=tenant,
             type="credits.threshold_reached",
             data={"credits": {"granted": granted, "remaining": left, "threshold": threshold}},
+        )
+    terms = await plan_terms(session=session, subscription=subscription)
+    low = low_threshold(subscription, terms)
+    if charge.balance_before > low:
+        # The balance was above the threshold before this reply, whatever happened since the
+        # last alert (a top-up, a higher threshold): this is a new crossing.
+        subscription.low_credits_notified_at = None
+    if left <= low and subscription.low_credits_notified_at is None:
+        subscription.low_credits_notified_at = now
+        await events.emit(
+            session=session,
+            tenant=tenant,
+            type="credits.low",
+            data={"credits": {"granted": granted, "remaining": left, "threshold": low}},
         )
     if left <= 0 and subscription.exhausted_notified_at is None:
         subscription.exhausted_notified_at = now

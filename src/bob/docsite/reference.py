@@ -61,6 +61,9 @@ HANDLER_CHECKED: dict[str, AccessKind] = {
 
 # FastAPI documents every 422 with its own body; Bob answers errors in its own shape instead.
 FASTAPI_VALIDATION_ERROR = "#/components/schemas/HTTPValidationError"
+# Every error has this one body (the API guide describes it): its example says enough, and a
+# tree of it under each of the hundreds of error replies would only bury the operations.
+BOB_ERROR = "#/components/schemas/ErrorResponse"
 
 TAG_LABELS: dict[str, str] = {
     "system": N_("System"),
@@ -630,7 +633,7 @@ def _replies(operation: JSON, resolver: Resolver) -> tuple[Reply, ...]:
             if isinstance(schema, dict) and schema.get("$ref") == FASTAPI_VALIDATION_ERROR:
                 found.append(Reply(str(status), description, content_type, bob_error=True))
                 continue
-            empty = not isinstance(schema, dict) or not schema
+            empty = not isinstance(schema, dict) or not schema or schema.get("$ref") == BOB_ERROR
             found.append(
                 Reply(
                     str(status),

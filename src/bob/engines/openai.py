@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
+import httpx
 import openai
 from openai import AsyncOpenAI
 
 from bob.engines.base import EngineError, EngineRequest, EngineResult, TokenDelta
 from bob.engines.prompt import HANDOFF_MARKER, build_messages
+from bob.net import client as net
+from bob.net.guard import UnsafeTarget
 
 if TYPE_CHECKING:
     from openai.types.chat import ChatCompletionMessageParam
@@ -86,13 +89,35 @@ def _host(base_url: str) -> str:
     return urlsplit(base_url).hostname or "?"
 
 
+def http_client(*, guarded: bool, allowed_hosts: Collection[str]) -> httpx.AsyncClient | None:
+    """The HTTP client the SDK talks through: its own for the installation's endpoint, which the
+    operator chose and may be on this machine (Ollama, vLLM); for a URL a tenant chose, one whose
+    every connection goes through the network guard and that follows no redirect."""
+    if not guarded:
+        return None
+    return net.guarded_client(allowed_hosts=allowed_hosts)
+
+
 class OpenAIEngine:
     name = "openai"
 
-    def __init__(self, base_url: str, api_key: str | None, model: str, timeout_s: float) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        api_key: str | None,
+        model: str,
+        timeout_s: float,
+        *,
+        guarded: bool = True,
+        allowed_hosts: Collection[str] = (),
+    ) -> None:
+        """`guarded=False` only for the installation's own endpoint; `allowed_hosts` are the
+        operator's BOB_TENANT_ENGINE_ALLOWED_HOSTS."""
         self.base_url = base_url
         self.model = model
         self.timeout_s = timeout_s
+        self.guarded = guarded
+        self.allowed_hosts = allowed_hosts
         self._api_key = api_key
 
     def __repr__(self) -> str:
@@ -106,8 +131,10 @@ class OpenAIEngine:
         # One deadline for the whole exchange: the SDK's timeout applies per read, so a server
         # that trickles a token just often enough would otherwise keep the visitor waiting forever.
         # It is applied around each wait on the provider rather than across `yield`, so it never
-        # fires inside the caller's code.
-        deadline = asyncio.get_running_loop().time() + self.timeout_s
+        # fires inside the caller's code, and it counts only the provider's time: a slow caller
+        # (a visitor on a slow connection) moves it on.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout_s
         guard = _MarkerGuard()
         model: str | None = None
         prompt_tokens: int | None = None
@@ -118,6 +145,10 @@ class OpenAIEngine:
                 api_key=self._api_key or _NO_KEY,
                 timeout=self.timeout_s,
                 max_retries=0,
+                # The SDK accepts an httpx client, though its annotation names only httpx2's.
+                http_client=cast(
+                    "Any", http_client(guarded=self.guarded, allowed_hosts=self.allowed_hosts)
+                ),
             ) as client:
                 async with asyncio.timeout_at(deadline):
                     response = await client.chat.completions.create(
@@ -141,14 +172,21 @@ class OpenAIEngine:
                             completion_tokens = _int(getattr(usage, "completion_tokens", None))
                         piece = guard.feed(_content(chunk))
                         if piece:
+                            handed_over = loop.time()
                             yield TokenDelta(piece)
+                            deadline += loop.time() - handed_over
                 finally:
                     await response.close()
+        except UnsafeTarget as exc:
+            raise self._fail(f"refused: {exc.reason}") from None
         except (TimeoutError, openai.APITimeoutError):
             raise self._fail(f"the provider did not answer within {self.timeout_s:g} s") from None
         except openai.APIStatusError as exc:
             raise self._fail(f"the provider answered HTTP {exc.status_code}") from None
-        except openai.APIConnectionError:
+        except openai.APIConnectionError as exc:
+            # Older SDKs wrap whatever the HTTP client raises, the guard's refusal included.
+            if isinstance(exc.__cause__, UnsafeTarget):
+                raise self._fail(f"refused: {exc.__cause__.reason}") from None
             raise self._fail("could not connect to the provider") from None
         except openai.APIError:
             # An error event inside an otherwise successful stream.

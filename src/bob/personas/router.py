@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response, status
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
+from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.personas import service as personas
 from bob.personas.schemas import PersonaCreate, PersonaPage, PersonaRead, PersonaUpdate
@@ -72,7 +73,11 @@ async def update_persona(
     return PersonaRead.model_validate(persona)
 
 
-@router.delete("/api/personas/{persona_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/api/personas/{persona_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=problems(409),
+)
 async def delete_persona(
     persona_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
 ) -> Response:

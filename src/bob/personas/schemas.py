@@ -6,13 +6,15 @@ from typing import Annotated
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, StringConstraints
 
+from bob.schemas import WriteModel
+
 # The published persona object spells it `systemPrompt`; `system_prompt` is accepted too.
 
 # Trimmed before the length check, so a name of only spaces is refused rather than stored empty.
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class PersonaCreate(BaseModel):
+class PersonaCreate(WriteModel):
     name: Name
     description: str = Field("", max_length=2000)
     tone: str = Field("", max_length=200)
@@ -23,7 +25,7 @@ class PersonaCreate(BaseModel):
     )
 
 
-class PersonaUpdate(BaseModel):
+class PersonaUpdate(WriteModel):
     name: Name | None = None
     description: str | None = Field(None, max_length=2000)
     tone: str | None = Field(None, max_length=200)

@@ -1,5 +1,6 @@
 """Customer Portal: billing. The plan, the period's credits, seats and integrations, usage per
-day, the published plans side by side, and what Bob does when the credits run out.
+day, the published plans side by side, what Bob does when the credits run out, and the
+low-credits alert (credits.low).
 
 Anyone with billing.read sees the page; changing the plan or the at-zero setting needs
 billing.manage (the owner), exactly as /api/customers/billing/plan and /settings do.
@@ -88,9 +89,12 @@ async def _billing_page(
     *,
     status: int = 200,
     error: str | None = None,
+    alert_error: str | None = None,
+    alert_typed: str | None = None,
 ) -> Response:
     tenant_id = page.principal_required.tenant_id
     used = await billing.usage(session=session, tenant_id=tenant_id)
+    alert = await billing.low_credits(session=session, tenant_id=tenant_id)
     subscription = used.subscription
     published = await billing.published_version(session=session)
     plans = list(billing.terms_of(published).values())
@@ -122,7 +126,14 @@ async def _billing_page(
         can_manage=page.can(Permission.BILLING_MANAGE),
         at_zero_labels=AT_ZERO_LABELS,
         at_zero_help=AT_ZERO_HELP,
+        alert=alert,
+        alert_error=alert_error,
+        alert_typed=alert_typed if alert_typed is not None else _text(alert.custom),
     )
+
+
+def _text(value: int | None) -> str:
+    return "" if value is None else str(value)
 
 
 @router.get("/portal/billing")
@@ -188,5 +199,50 @@ async def at_zero_setting(
         notice=page.t(
             "Saved. When the credits run out: {choice}.",
             choice=page.t(AT_ZERO_LABELS[result.at_zero]),
+        ),
+    )
+
+
+@router.post("/portal/billing/alerts")
+async def low_credits_alert(
+    page: Manager,
+    session: SessionDep,
+    low_credits_threshold: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    principal = page.principal_required
+    typed = low_credits_threshold.strip().replace(",", "").replace(" ", "")
+    if typed and not typed.isdigit():
+        return await _billing_page(
+            page,
+            session,
+            status=422,
+            alert_error=page.t(
+                "The alert needs a whole number of credits, or nothing for the default."
+            ),
+            alert_typed=low_credits_threshold,
+        )
+    result = await attempt(
+        session,
+        billing.set_low_credits_threshold(
+            session=session,
+            settings=page.settings,
+            actor=principal.actor,
+            tenant_id=principal.tenant_id,
+            threshold=int(typed) if typed else None,
+        ),
+    )
+    if isinstance(result, BobError):
+        return await _billing_page(
+            page,
+            session,
+            status=result.status_code,
+            alert_error=result.message,
+            alert_typed=low_credits_threshold,
+        )
+    return page.redirect(
+        HOME,
+        notice=page.t(
+            "Saved. You are alerted when {n} credits or fewer are left.",
+            n=page.translator.number(result.threshold),
         ),
     )

@@ -1,5 +1,6 @@
 """Customer Portal: Widget Setup. The script tag to paste, the addresses allowed to use it, the
-widget keys, and how the widget looks (with a live preview drawn by the page's own script).
+widget keys, how the widget looks (with a live preview drawn by the page's own script), and the
+limits on anonymous visitors (ceilings per minute and per day, the challenge switch).
 
 The pages call the same services as /api/customer-portal/widget* with the same permission
 (widget.manage). A new or rotated key's value is shown once, after the redirect (see `reveal`).
@@ -15,6 +16,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from bob.anonymous import service as anonymous
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep
 from bob.errors import BobError, ValidationFailed
@@ -78,6 +80,35 @@ class Look:
 
 
 @dataclass
+class DoorLimitsForm:
+    """The anonymous-visitor limits form: empty ceilings mean the plan's defaults."""
+
+    replies_per_minute: str = ""
+    replies_per_day: str = ""
+    challenge: bool = False
+
+    @classmethod
+    def of(cls, limits: anonymous.DoorLimits) -> DoorLimitsForm:
+        def text(value: int | None) -> str:
+            return "" if value is None else str(value)
+
+        return cls(
+            text(limits.per_minute_override), text(limits.per_day_override), limits.challenge
+        )
+
+    def changes(self, page: Page) -> dict[str, Any]:
+        changes: dict[str, Any] = {"challenge": self.challenge}
+        for name in ("replies_per_minute", "replies_per_day"):
+            value = getattr(self, name).strip().replace(",", "").replace(" ", "")
+            if value and not value.isdigit():
+                raise ValidationFailed(
+                    page.t("{field}: a whole number, or empty for the plan's default", field=name)
+                )
+            changes[name] = int(value) if value else None
+        return changes
+
+
+@dataclass
 class Typed:
     """What the other forms held when they were refused, so nothing typed is lost."""
 
@@ -94,6 +125,7 @@ async def _widget_page(
     errors: dict[str, str] | None = None,
     look: Look | None = None,
     typed: Typed | None = None,
+    door_form: DoorLimitsForm | None = None,
 ) -> Response:
     tenant_id = page.principal_required.tenant_id
     keys = await widget.list_keys(session=session, tenant_id=tenant_id)
@@ -101,6 +133,9 @@ async def _widget_page(
     persona = await personas.get_default(session=session, tenant_id=tenant_id)
     if look is None:
         look = Look.of(await widget.get_appearance(session=session, tenant_id=tenant_id))
+    door_limits = await anonymous.get_limits(
+        session=session, tenant=page.principal_required.own_tenant
+    )
     shown = reveal.take(page) if status == 200 else {}
     response = page.render(
         "portal/widget.html",
@@ -117,6 +152,8 @@ async def _widget_page(
         preview_language=page.language.split("-")[0],
         new_key=shown.get("key"),
         new_key_label=shown.get("label"),
+        door_limits=door_limits,
+        door_form=door_form or DoorLimitsForm.of(door_limits),
     )
     if shown:
         reveal.forget(page, response)
@@ -343,4 +380,51 @@ async def save_appearance(
         )
     return page.redirect(
         HOME, notice=page.t("Saved the widget's look. Sites show it within a minute.")
+    )
+
+
+# ---- anonymous visitors -------------------------------------------------------------------
+
+
+@router.post("/portal/widget/limits")
+async def save_limits(
+    page: Manager,
+    session: SessionDep,
+    replies_per_minute: Annotated[str, Form(max_length=40)] = "",
+    replies_per_day: Annotated[str, Form(max_length=40)] = "",
+    challenge: Annotated[bool, Form()] = False,
+) -> Response:
+    principal = page.principal_required
+    form = DoorLimitsForm(replies_per_minute, replies_per_day, challenge)
+    try:
+        changes = form.changes(page)
+    except ValidationFailed as exc:
+        return await _widget_page(
+            page, session, status=422, errors={"limits": exc.message}, door_form=form
+        )
+    result = await attempt(
+        session,
+        anonymous.update_limits(
+            session=session,
+            settings=page.settings,
+            tenant=principal.own_tenant,
+            actor=principal.actor,
+            changes=changes,
+        ),
+    )
+    if isinstance(result, BobError):
+        return await _widget_page(
+            page,
+            session,
+            status=result.status_code,
+            errors={"limits": result.message},
+            door_form=form,
+        )
+    return page.redirect(
+        HOME,
+        notice=page.t(
+            "Saved. Anonymous visitors get up to {minute} replies a minute and {day} a day.",
+            minute=page.translator.number(result.per_minute),
+            day=page.translator.number(result.per_day),
+        ),
     )

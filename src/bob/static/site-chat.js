@@ -1,5 +1,7 @@
 // The chat box on Bob's own site: talks to door 1 (POST /api/chat, same origin only), and
 // while a person has the conversation, polls the visitor's transcript for their replies.
+// The proof that a conversation is this visitor's travels in the HttpOnly cookie the first reply
+// sets, which same-origin requests carry by themselves: no script here ever holds it.
 (function () {
   "use strict";
   var form = document.getElementById("chat-form");
@@ -11,6 +13,7 @@
   var storeKey = "bob-site-chat:" + (businessId || "platform");
   var saved = {};
   try { saved = JSON.parse(sessionStorage.getItem(storeKey) || "{}"); } catch (e) { saved = {}; }
+  delete saved.visitor_token; // kept by earlier versions of this page; the cookie replaces it
   var shown = {};
   var polling = null;
 
@@ -33,16 +36,10 @@
     item.scrollIntoView({ block: "end" });
   }
 
-  function headers() {
-    var h = { "Content-Type": "application/json" };
-    if (saved.visitor_token) h["X-Visitor-Token"] = saved.visitor_token;
-    return h;
-  }
-
   function poll() {
     var query = "session_id=" + encodeURIComponent(saved.session_id) +
       (businessId ? "&business_id=" + encodeURIComponent(businessId) : "");
-    fetch("/api/chat/transcript?" + query, { headers: headers() })
+    fetch("/api/chat/transcript?" + query)
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) return;
@@ -57,6 +54,30 @@
   function startPolling() { if (!polling) polling = setInterval(poll, 4000); }
   function stopPolling() { if (polling) { clearInterval(polling); polling = null; } }
 
+  // Posts a message. When the business asks a new conversation to solve a challenge first
+  // (403 challenge_…), solves one (proof-of-work.js) and sends the message again with it.
+  function send(message, proof) {
+    var headers = { "Content-Type": "application/json" };
+    if (proof) headers["X-Altcha"] = proof;
+    return fetch("/api/chat", {
+      method: "POST",
+      headers: headers,
+      body: JSON.stringify({ session_id: saved.session_id, message: message, business_id: businessId })
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        var code = (data && data.error && data.error.code) || "";
+        if (!proof && response.status === 403 && /^challenge_/.test(code) && window.BobProofOfWork) {
+          var query = businessId ? "?business_id=" + encodeURIComponent(businessId) : "";
+          return fetch("/api/chat/challenge" + query)
+            .then(function (answer) { return answer.json(); })
+            .then(window.BobProofOfWork.solve)
+            .then(function (solution) { return send(message, solution); });
+        }
+        return { ok: response.ok, data: data };
+      });
+    });
+  }
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var message = input.value.trim();
@@ -64,22 +85,23 @@
     add("visitor", message);
     input.value = "";
     button.disabled = true;
-    fetch("/api/chat", {
-      method: "POST",
-      headers: headers(),
-      body: JSON.stringify({ session_id: saved.session_id, message: message, business_id: businessId })
-    })
-      .then(function (response) {
-        return response.json().then(function (data) { return { ok: response.ok, data: data }; });
-      })
+    send(message, null)
       .then(function (result) {
         if (!result.ok) {
-          add("error", result.data.error ? result.data.error.message : "Something went wrong.");
+          var error = result.data.error;
+          if (error && error.code === "visitor_mismatch") {
+            // The browser no longer holds this conversation's cookie: start a new one.
+            stopPolling();
+            saved = {};
+            remember();
+            add("error", "This conversation cannot be continued here; your next message starts a new one.");
+            return;
+          }
+          add("error", error ? error.message : "Something went wrong.");
           return;
         }
         var data = result.data;
         saved.session_id = data.session_id;
-        if (data.visitor_token) saved.visitor_token = data.visitor_token;
         remember();
         if (data.reply) add("assistant", data.reply, data.sources, data.message_id);
         if (data.conversation_status === "pending_human" || data.conversation_status === "human") {

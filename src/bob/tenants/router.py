@@ -13,6 +13,7 @@ from bob.auth.permissions import Permission
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
 from bob.errors import Forbidden
 from bob.governance.service import Actor
+from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.tenants import service as tenants
 from bob.tenants.models import TenantStatus
@@ -61,7 +62,12 @@ async def admin_list_tenants(
     )
 
 
-@router.post("/api/admin/tenants", status_code=status.HTTP_201_CREATED, tags=["admin"])
+@router.post(
+    "/api/admin/tenants",
+    status_code=status.HTTP_201_CREATED,
+    tags=["admin"],
+    responses=problems(409),
+)
 async def admin_create_tenant(
     body: TenantCreate, principal: TenantsManager, session: SessionDep, settings: SettingsDep
 ) -> TenantCreated:
@@ -91,7 +97,7 @@ async def admin_get_tenant(
     return TenantRead.model_validate(await tenants.get_tenant(session=session, tenant_id=tenant_id))
 
 
-@router.patch("/api/admin/tenants/{tenant_id}", tags=["admin"])
+@router.patch("/api/admin/tenants/{tenant_id}", tags=["admin"], responses=problems(409))
 async def admin_update_tenant(
     tenant_id: uuid.UUID,
     body: TenantUpdate,
@@ -110,7 +116,7 @@ async def admin_update_tenant(
     return TenantRead.model_validate(tenant)
 
 
-@router.post("/api/admin/tenants/{tenant_id}/suspend", tags=["admin"])
+@router.post("/api/admin/tenants/{tenant_id}/suspend", tags=["admin"], responses=problems(409))
 async def admin_suspend_tenant(
     tenant_id: uuid.UUID, principal: TenantsManager, session: SessionDep, settings: SettingsDep
 ) -> TenantRead:
@@ -141,7 +147,12 @@ async def admin_resume_tenant(
 # ---- signup and invites ------------------------------------------------------------------
 
 
-@router.post("/api/customers/signup", status_code=status.HTTP_201_CREATED, tags=["tenants"])
+@router.post(
+    "/api/customers/signup",
+    status_code=status.HTTP_201_CREATED,
+    tags=["tenants"],
+    responses=problems(403, 409),
+)
 async def signup(
     body: SignupRequest,
     request: Request,
@@ -204,7 +215,12 @@ async def list_team(principal: TeamManager, session: SessionDep, page: PageDep) 
     )
 
 
-@router.post("/api/customers/team", status_code=status.HTTP_201_CREATED, tags=["team"])
+@router.post(
+    "/api/customers/team",
+    status_code=status.HTTP_201_CREATED,
+    tags=["team"],
+    responses=problems(409),
+)
 async def add_team_member(
     body: MemberCreate, principal: TeamManager, session: SessionDep, settings: SettingsDep
 ) -> MemberCreated:
@@ -225,7 +241,7 @@ async def add_team_member(
     )
 
 
-@router.patch("/api/customers/team/{user_id}", tags=["team"])
+@router.patch("/api/customers/team/{user_id}", tags=["team"], responses=problems(409))
 async def update_team_member(
     user_id: uuid.UUID,
     body: MemberUpdate,
@@ -248,7 +264,10 @@ async def update_team_member(
 
 
 @router.delete(
-    "/api/customers/team/{user_id}", status_code=status.HTTP_204_NO_CONTENT, tags=["team"]
+    "/api/customers/team/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    tags=["team"],
+    responses=problems(409),
 )
 async def remove_team_member(
     user_id: uuid.UUID, principal: TeamManager, session: SessionDep, settings: SettingsDep

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from bob.auth.passwords import MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH
+from bob.schemas import WriteModel
 from bob.tenants.models import Plan
 
 BusinessId = str
@@ -31,7 +32,7 @@ class TenantRead(TenantBrief):
     suspended_at: datetime | None
 
 
-class TenantCreate(BaseModel):
+class TenantCreate(WriteModel):
     name: str = Field(min_length=1, max_length=200)
     business_id: BusinessId | None = Field(
         None, description="Lowercase slug; made from the name when omitted."
@@ -44,7 +45,7 @@ class TenantCreate(BaseModel):
     )
 
 
-class TenantUpdate(BaseModel):
+class TenantUpdate(WriteModel):
     name: str | None = Field(None, min_length=1, max_length=200)
     plan: PlanCode | None = None
 
@@ -55,7 +56,7 @@ class TenantCreated(BaseModel):
     invite_url: str | None = None
 
 
-class SignupRequest(BaseModel):
+class SignupRequest(WriteModel):
     business_name: str = Field(min_length=1, max_length=200)
     business_id: BusinessId | None = None
     email: EmailStr
@@ -77,7 +78,7 @@ class MemberRead(BaseModel):
     invite_pending: bool = False
 
 
-class MemberCreate(BaseModel):
+class MemberCreate(WriteModel):
     email: EmailStr
     role: TenantRole
     name: str = Field("", max_length=200)
@@ -90,13 +91,13 @@ class MemberCreated(MemberRead):
     invite_url: str | None = None
 
 
-class MemberUpdate(BaseModel):
+class MemberUpdate(WriteModel):
     role: TenantRole | None = None
     name: str | None = Field(None, max_length=200)
     is_active: bool | None = None
 
 
-class InviteAccept(BaseModel):
+class InviteAccept(WriteModel):
     password: NewPassword
     name: str | None = Field(None, max_length=200)
 

@@ -15,12 +15,13 @@ from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound
 from bob.governance import service as audit
 from bob.governance.service import Actor
+from bob.net import guard
 from bob.pagination import Cursor, Page
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import events as catalogue
 from bob.webhooks import service as events
-from bob.webhooks import signing, ssrf
+from bob.webhooks import signing
 from bob.webhooks.models import (
     DeliveryStatus,
     Event,
@@ -53,7 +54,7 @@ async def _record(
 
 
 async def _checked_url(settings: Settings, url: str) -> str:
-    return await ssrf.check_endpoint_url(
+    return await guard.check_url(
         url,
         https_only=settings.is_production,
         allow_private=settings.webhook_allow_private_networks,

@@ -129,6 +129,16 @@ class CreditsExhausted(_Strict):
     )
 
 
+class CreditsLow(_Strict):
+    granted: int = Field(description="Credits granted for the current period.")
+    remaining: int = Field(description="The balance the reply left.")
+    threshold: int = Field(
+        ge=0,
+        description="The tenant's alert threshold in credits (by default 10% of the plan's "
+        "monthly credits); the event fires when the balance reaches it.",
+    )
+
+
 class PricebookPlan(_Strict):
     code: str
     name: str
@@ -193,6 +203,10 @@ class CreditsThresholdData(EventData):
 
 class CreditsExhaustedData(EventData):
     credits: CreditsExhausted
+
+
+class CreditsLowData(EventData):
+    credits: CreditsLow
 
 
 class PricebookPublishedData(EventData):
@@ -277,6 +291,13 @@ CATALOGUE: dict[str, EventType] = _catalogue(
         "The tenant has no credits left for the current period; `at_zero` says what Bob does "
         "now. Sent once per period.",
         CreditsExhaustedData,
+    ),
+    EventType(
+        "credits.low",
+        "The tenant's remaining credits fell to its alert threshold or below. Sent once each "
+        "time the balance crosses it, and again only after it went back above or a new period "
+        "started.",
+        CreditsLowData,
     ),
     EventType(
         "pricebook.published",
@@ -482,6 +503,7 @@ _EXAMPLE_DATA: dict[str, dict[str, Any]] = {
         "credits": {"granted": 15000, "remaining": 3000, "threshold": 0.8}
     },
     "credits.exhausted": {"credits": {"granted": 15000, "remaining": 0, "at_zero": "handoff"}},
+    "credits.low": {"credits": {"granted": 15000, "remaining": 1499, "threshold": 1500}},
     "pricebook.published": {
         "pricebook": {
             "version": 3,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response, status
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
+from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.webhooks import endpoints as webhooks
 from bob.webhooks import events as catalogue
@@ -84,6 +85,7 @@ async def list_endpoints(principal: Manager, session: SessionDep) -> WebhookEndp
 @router.post(
     "/endpoints",
     status_code=status.HTTP_201_CREATED,
+    responses=problems(409),
     summary="Add an endpoint; the answer carries its signing secret, shown only this once",
 )
 async def create_endpoint(
@@ -165,6 +167,7 @@ async def rotate_secret(
 @router.post(
     "/endpoints/{endpoint_id}/test",
     status_code=status.HTTP_202_ACCEPTED,
+    responses=problems(409),
     summary="Queue a webhook.test event for this endpoint only",
 )
 async def send_test(
@@ -216,6 +219,7 @@ async def get_delivery(
 @router.post(
     "/deliveries/{delivery_id}/redeliver",
     status_code=status.HTTP_202_ACCEPTED,
+    responses=problems(409),
     summary="Send a delivery again now, with a fresh retry schedule and the same webhook-id",
 )
 async def redeliver(

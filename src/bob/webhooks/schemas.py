@@ -6,8 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bob.schemas import WriteModel
 
-class WebhookEndpointCreate(BaseModel):
+
+class WebhookEndpointCreate(WriteModel):
     url: str = Field(
         max_length=2000, description="Where deliveries are POSTed (https in production)."
     )
@@ -20,7 +22,7 @@ class WebhookEndpointCreate(BaseModel):
     enabled: bool = True
 
 
-class WebhookEndpointUpdate(BaseModel):
+class WebhookEndpointUpdate(WriteModel):
     url: str | None = Field(None, max_length=2000)
     event_types: list[str] | None = Field(None, max_length=50)
     description: str | None = Field(None, max_length=500)

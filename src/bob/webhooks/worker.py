@@ -34,6 +34,8 @@ from bob.auth.tokens import SecretUnreadable
 from bob.db.session import Database
 from bob.db.types import utcnow
 from bob.governance import service as audit
+from bob.jobs import runner as job_runner
+from bob.net.guard import GuardedBackend, UnsafeTarget
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import service as events
@@ -45,7 +47,6 @@ from bob.webhooks.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from bob.webhooks.ssrf import GuardedBackend, UnsafeTarget
 
 log = logging.getLogger("bob.webhooks")
 
@@ -104,6 +105,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: httpcore.AsyncConnectionPool | None = None
+        # Background jobs (indexing, imports) share this worker's wake-ups and lifetime.
+        self.jobs = job_runner.JobRunner(db=db, settings=settings, name=self.name, wake=self.wake)
 
     # ---- running ------------------------------------------------------------------------
 
@@ -122,6 +125,7 @@ class Worker:
         next_prune = 0.0
         concurrency = self.settings.webhook_concurrency
         log.info("webhook worker started as %s", self.name)
+        self.jobs.start()
         try:
             while not stop.is_set():
                 now = time.monotonic()
@@ -137,6 +141,7 @@ class Worker:
                         listener = await self._listen()
                     next_listen = now + RELISTEN_EVERY_S
                 self._wake.clear()
+                await self._guarded(self.jobs.poll())
                 free = concurrency - len(in_flight)
                 jobs = await self._guarded(self._claim(free), default=[]) if free else []
                 for job in jobs:
@@ -150,6 +155,7 @@ class Worker:
             # Graceful stop: what was sent gets recorded (each call is bounded by the timeout).
             if in_flight:
                 await asyncio.gather(*in_flight, return_exceptions=True)
+            await self.jobs.stop()
             stop_listening()
             if listener is not None:
                 await listener.close()

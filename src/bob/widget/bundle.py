@@ -12,8 +12,10 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from bob.anonymous import service as anonymous
 from bob.db.session import Database
 from bob.errors import BobError
+from bob.openapi import problems
 from bob.personas import service as personas
 from bob.settings import Settings
 from bob.tenants.models import Tenant
@@ -24,6 +26,22 @@ router = APIRouter(tags=["widget"])
 WIDGET_SOURCE = Path(__file__).parent.parent / "static" / "widget" / "widget.js"
 # Short enough that a change in Widget Setup reaches visitors within a minute.
 BUNDLE_MAX_AGE = 60
+# Starlette names the charset only for text/* types; a script's is stated all the same.
+SCRIPT_CONTENT_TYPE = "application/javascript; charset=utf-8"
+
+
+class JavaScriptResponse(Response):
+    media_type = "application/javascript"
+
+
+_SCRIPT = {"application/javascript": {"schema": {"type": "string"}}}
+SCRIPT_REPLIES: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Unchanged since the ETag sent in If-None-Match."},
+    404: {
+        "description": "A script that only logs why: a stale tag must never break a site.",
+        "content": _SCRIPT,
+    },
+}
 
 
 @cache
@@ -46,11 +64,17 @@ def _headers() -> dict[str, str]:
 
 
 def _javascript(request: Request, body: str, status: int = 200) -> Response:
-    etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
+    encoded = body.encode()
+    etag = '"' + hashlib.sha256(encoded).hexdigest()[:32] + '"'
     headers = {**_headers(), "ETag": etag}
     if status == 200 and request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
-    return Response(body, status_code=status, media_type="application/javascript", headers=headers)
+    headers["Content-Type"] = SCRIPT_CONTENT_TYPE
+    if request.method == "HEAD":
+        # What GET would send, its length included, without the body.
+        headers["Content-Length"] = str(len(encoded))
+        return JavaScriptResponse(status_code=status, headers=headers)
+    return JavaScriptResponse(encoded, status_code=status, headers=headers)
 
 
 def _unavailable(request: Request) -> Response:
@@ -68,6 +92,7 @@ async def public_config(
     async with db.transaction() as session:
         persona = await personas.get_default(session=session, tenant_id=tenant.id)
         look = await widget.get_appearance(session=session, tenant_id=tenant.id)
+        doors = await anonymous.get_limits(session=session, tenant=tenant)
     return {
         "apiBase": settings.public_url,
         "key": key,
@@ -81,10 +106,18 @@ async def public_config(
         },
         "greeting": look.greeting,
         "language": look.language,
+        # A new conversation then needs a solved proof-of-work challenge (X-Altcha).
+        "challenge": doors.challenge,
     }
 
 
-@router.get("/widget/{tenant_id}/widget.js", summary="The tenant's widget bundle (seed path)")
+@router.get(
+    "/widget/{tenant_id}/widget.js",
+    response_class=JavaScriptResponse,
+    responses=SCRIPT_REPLIES,
+    summary="The tenant's widget bundle (seed path)",
+)
+@router.head("/widget/{tenant_id}/widget.js", include_in_schema=False)
 async def tenant_bundle(tenant_id: str, request: Request) -> Response:
     try:
         tenant_uuid = uuid.UUID(tenant_id)
@@ -101,7 +134,13 @@ async def tenant_bundle(tenant_id: str, request: Request) -> Response:
     return _javascript(request, _script(config))
 
 
-@router.get("/widget/loader.js", summary="Legacy loader: reads data-widget-key from its tag")
+@router.get(
+    "/widget/loader.js",
+    response_class=JavaScriptResponse,
+    responses={304: SCRIPT_REPLIES[304]},
+    summary="Legacy loader: reads data-widget-key from its tag",
+)
+@router.head("/widget/loader.js", include_in_schema=False)
 async def loader(request: Request) -> Response:
     settings: Settings = request.app.state.settings
     return _javascript(request, _script({"apiBase": settings.public_url}))
@@ -112,7 +151,11 @@ async def config_preflight(request: Request) -> Response:
     return await door.preflight(request)
 
 
-@router.get("/api/widget/config", summary="The widget's public configuration, for allowed sites")
+@router.get(
+    "/api/widget/config",
+    responses=problems(401, 403),
+    summary="The widget's public configuration, for allowed sites",
+)
 async def widget_config(request: Request) -> Response:
     try:
         access, origin = await door.widget_access(request)
@@ -127,5 +170,6 @@ async def widget_config(request: Request) -> Response:
         "appearance": config["appearance"],
         "greeting": config["greeting"],
         "language": config["language"],
+        "challenge": config["challenge"],
     }
     return JSONResponse(body, headers={**door.cors_headers(origin), "Cache-Control": "no-store"})

@@ -10,7 +10,7 @@ from bob.errors import BobError, Forbidden
 from bob.widget import service as widget
 from bob.widget.origins import request_origin
 
-ALLOW_HEADERS = "Content-Type, Accept, X-Widget-Key, X-Visitor-Token"
+ALLOW_HEADERS = "Content-Type, Accept, X-Widget-Key, X-Visitor-Token, X-Altcha"
 EXPOSE_HEADERS = "X-Request-ID, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset"
 
 

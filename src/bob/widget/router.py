@@ -10,6 +10,7 @@ from fastapi import APIRouter, status
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
+from bob.openapi import problems
 from bob.widget import service as widget
 from bob.widget.models import WidgetKey
 from bob.widget.schemas import (
@@ -61,7 +62,7 @@ async def create_key(
     return _read(key)
 
 
-@router.patch("/widget/keys/{key_id}")
+@router.patch("/widget/keys/{key_id}", responses=problems(409))
 async def update_key(
     key_id: uuid.UUID,
     body: WidgetKeyUpdate,
@@ -81,7 +82,7 @@ async def update_key(
     return _read(key)
 
 
-@router.post("/widget/keys/{key_id}/rotate")
+@router.post("/widget/keys/{key_id}/rotate", responses=problems(409))
 async def rotate_key(
     key_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
 ) -> WidgetKeyRead:
@@ -95,7 +96,7 @@ async def rotate_key(
     return _read(key)
 
 
-@router.delete("/widget/keys/{key_id}")
+@router.delete("/widget/keys/{key_id}", responses=problems(409))
 async def revoke_key(
     key_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
 ) -> WidgetKeyRead:

@@ -6,13 +6,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
+from bob.schemas import WriteModel
 
-class WidgetKeyCreate(BaseModel):
+
+class WidgetKeyCreate(WriteModel):
     label: str = Field("", max_length=100)
     allowed_origins: list[str] = Field(default_factory=list, max_length=100)
 
 
-class WidgetKeyUpdate(BaseModel):
+class WidgetKeyUpdate(WriteModel):
     label: str | None = Field(None, max_length=100)
     allowed_origins: list[str] | None = Field(None, max_length=100)
 
@@ -46,7 +48,7 @@ class WidgetAppearanceRead(BaseModel):
     open_on_load: bool
 
 
-class WidgetAppearanceUpdate(BaseModel):
+class WidgetAppearanceUpdate(WriteModel):
     position: Literal["bottom-right", "bottom-left"] | None = None
     color: str | None = Field(None, pattern=r"^#[0-9a-fA-F]{6}$")
     greeting: dict[str, Annotated[str, Field(max_length=500)]] | None = None

@@ -121,7 +121,7 @@ async def test_health_reports_database(client: httpx.AsyncClient) -> None:
     assert body["status"] == "ok"
     assert body["database"] == "ok"
     assert body["version"]
-    assert set(body) == {"status", "version", "database", "worker"}
+    assert set(body) == {"status", "version", "database", "worker", "embeddings"}
     assert set(body["worker"]) == {"backlog", "lag_seconds"}
 
 
@@ -147,6 +147,19 @@ async def test_demo_page_is_served(client: httpx.AsyncClient) -> None:
     assert response.headers["content-type"].startswith("text/html")
     assert "<main" in response.text
     assert "/api/health" in response.text
+
+
+async def test_every_page_runs_only_its_own_scripts(client: httpx.AsyncClient) -> None:
+    pages = ["/", "/invite/not-a-real-token", "/portal/login", "/docs", "/portal/no-such-page"]
+    for path in pages:
+        response = await client.get(path, headers={"Accept": "text/html"})
+        assert response.headers["content-type"].startswith("text/html"), path
+        policy = response.headers["content-security-policy"]
+        assert "script-src 'self';" in policy, path
+        assert "frame-ancestors 'none'" in policy, path
+    # Answers that are not pages need no script policy, only the refusal to be framed.
+    api = await client.get("/api/health")
+    assert api.headers["content-security-policy"] == "frame-ancestors 'none'"
 
 
 async def test_openapi_is_served(client: httpx.AsyncClient) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -195,21 +197,75 @@ async def test_deactivated_member_loses_access_at_once(
     assert relogin.status_code == 401
 
 
-async def test_repeated_failures_per_account_get_429(
-    client: httpx.AsyncClient, db: Database, settings: Settings
+def from_address(app: FastAPI, address: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app, client=(address, 1234))
+    return httpx.AsyncClient(transport=transport, base_url="http://bob.localhost:8000")
+
+
+async def attempt(app: FastAPI, address: str, email: str, password: str) -> httpx.Response:
+    async with from_address(app, address) as c:
+        return await c.post(
+            "/api/customers/auth/login", json={"email": email, "password": password}
+        )
+
+
+async def test_repeated_failures_for_one_account_from_one_address_get_429(
+    app: FastAPI, db: Database, settings: Settings
 ) -> None:
     made = await make_tenant(db, settings)
     for _ in range(5):
-        response = await client.post(
-            "/api/customers/auth/login", json={"email": made.owner_email, "password": "nope nope 1"}
-        )
+        response = await attempt(app, "198.51.100.20", made.owner_email, "nope nope 1")
         assert response.status_code == 401
-    blocked = await client.post(
-        "/api/customers/auth/login", json={"email": made.owner_email, "password": PASSWORD}
-    )
+    blocked = await attempt(app, "198.51.100.20", made.owner_email, PASSWORD)
     assert blocked.status_code == 429
     assert int(blocked.headers["retry-after"]) > 0
     assert blocked.json()["error"]["code"] == "rate_limited"
+    # The same address may still log in to other accounts it has not failed on …
+    other = await make_tenant(db, settings)
+    assert (await attempt(app, "198.51.100.20", other.owner_email, PASSWORD)).status_code == 200
+    # … and the owner, from an address of their own, is not locked out.
+    assert (await attempt(app, "198.51.100.21", made.owner_email, PASSWORD)).status_code == 200
+
+
+async def test_failures_from_many_addresses_do_not_lock_the_owner_out(
+    app: FastAPI, db: Database, settings: Settings
+) -> None:
+    made = await make_tenant(db, settings)
+    for index in range(6):
+        response = await attempt(app, f"203.0.113.{index + 100}", made.owner_email, "guess guess")
+        assert response.status_code == 401
+    own = await attempt(app, "203.0.113.200", made.owner_email, PASSWORD)
+    assert own.status_code == 200, own.text
+
+
+async def test_failures_past_the_account_ceiling_slow_logins_down_but_never_refuse(
+    db: Database, settings: Settings
+) -> None:
+    from bob.main import create_app
+
+    slow = settings.model_copy(
+        update={
+            "login_slowdown_per_account": "3/hour",
+            "login_slowdown_step_s": 1.0,
+            "login_slowdown_max_s": 1.0,
+        }
+    )
+    app = create_app(slow, database=db)
+    made = await make_tenant(db, settings)
+
+    async def timed(address: str, password: str) -> tuple[int, float]:
+        started = time.perf_counter()
+        response = await attempt(app, address, made.owner_email, password)
+        return response.status_code, time.perf_counter() - started
+
+    status, before = await timed("192.0.2.50", PASSWORD)
+    assert status == 200
+    for index in range(3):
+        assert (await timed(f"192.0.2.{index + 60}", "guess guess"))[0] == 401
+    status, after = await timed("192.0.2.70", PASSWORD)
+    assert status == 200  # slowed down, not refused
+    assert after >= 1.0
+    assert after - before >= 0.5
 
 
 async def test_repeated_failures_per_ip_get_429_across_accounts(

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bob.anonymous import service as anonymous
 from bob.billing import service as billing
 from bob.billing.models import CreditEntry
 from bob.db import migrate
@@ -70,6 +71,14 @@ async def metered(fresh_database: FreshDatabase) -> AsyncIterator[Metered]:
             tenant_id=created.tenant.id,
             delta=BALANCE - 15_000,
             reason="leave a small balance for the test",
+        )
+        # A burst of visitors past the starter plan's anonymous ceiling is what this test needs.
+        await anonymous.update_limits(
+            session=session,
+            settings=settings,
+            tenant=created.tenant,
+            actor=audit.CLI,
+            changes={"replies_per_minute": 10_000},
         )
     app = create_app(settings, database=db)
     transport = httpx.ASGITransport(app=app)

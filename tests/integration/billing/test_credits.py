@@ -19,7 +19,7 @@ from bob.engines import service as engines
 from bob.main import create_app
 from bob.settings import Settings
 from tests.conftest import PUBLIC_URL
-from tests.engines_server import FakeOpenAI, fake_openai, fake_openai_server
+from tests.engines_server import HOST, FakeOpenAI, fake_openai, fake_openai_server
 from tests.factories import bearer, make_tenant
 from tests.integration.billing.test_pricebook import admin_headers, events_of
 from tests.integration.billing.test_subscriptions import get_billing, ledger, member_headers
@@ -119,6 +119,8 @@ async def credit_entries(db: Database, tenant_id: uuid.UUID, kind: str) -> list[
 
 
 async def use_openai(db: Database, settings: Settings, shop: Shop, fake: FakeOpenAI) -> None:
+    # The stub answers on loopback, which a tenant's URL reaches only on the operator's say-so.
+    settings.tenant_engine_allowed_hosts = [HOST]
     async with db.transaction() as session:
         await engines.set_overrides(
             session=session,

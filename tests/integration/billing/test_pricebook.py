@@ -194,11 +194,13 @@ async def test_admin_drafts_edits_and_publishes_a_version(
         assert "not a draft" in again.json()["error"]["message"]
     assert (await client.get("/api/pricebook")).json()["plans"] == edited_plans
 
-    missing = await client.post(f"{VERSIONS}/99/publish", headers=admin)
-    assert missing.status_code == 404
-    assert (
-        await client.patch(f"{VERSIONS}/99", json={"plans": V1_PLANS}, headers=admin)
-    ).status_code == 404
+    # Past the column's range too (the database itself would refuse such a number).
+    for number in (99, 0, 2**31, 10**30):
+        missing = await client.post(f"{VERSIONS}/{number}/publish", headers=admin)
+        assert missing.status_code == 404, number
+        assert (
+            await client.patch(f"{VERSIONS}/{number}", json={"plans": V1_PLANS}, headers=admin)
+        ).status_code == 404
 
 
 async def test_publishing_writes_an_event_and_platform_audit_entries(

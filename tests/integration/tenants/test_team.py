@@ -9,6 +9,7 @@ from bob.auth.permissions import Role
 from bob.db.session import Database
 from bob.settings import Settings
 from tests.factories import PASSWORD, bearer, make_member, make_tenant
+from tests.integration.portal.conftest import csrf_of
 
 
 async def test_owner_adds_lists_updates_and_removes_members(
@@ -219,10 +220,18 @@ async def test_invite_page_lets_a_new_member_set_a_password(
     assert page.status_code == 200
     assert 'name="password"' in page.text
     assert page.headers["referrer-policy"] == "no-referrer"
-    short = await client.post(path, data={"password": "short"})
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    token = csrf_of(page.text)
+    # Another site's form could post the link a password of its choosing: not without the token.
+    forged = await client.post(path, data={"password": PASSWORD})
+    assert forged.status_code == 403
+    assert "This form has expired" in forged.text
+    short = await client.post(path, data={"password": "short", "csrf_token": token})
     assert short.status_code == 422
     assert 'role="alert"' in short.text
-    done = await client.post(path, data={"password": PASSWORD, "name": "Page <b>User</b>"})
+    done = await client.post(
+        path, data={"password": PASSWORD, "name": "Page <b>User</b>", "csrf_token": token}
+    )
     assert done.status_code == 200
     assert email in done.text
     login = await client.post(
@@ -230,7 +239,7 @@ async def test_invite_page_lets_a_new_member_set_a_password(
     )
     assert login.status_code == 200
     assert login.json()["user"]["name"] == "Page <b>User</b>"
-    reused = await client.post(path, data={"password": PASSWORD})
+    reused = await client.post(path, data={"password": PASSWORD, "csrf_token": token})
     assert reused.status_code == 404
     assert "not valid" in reused.text
 

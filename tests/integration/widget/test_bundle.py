@@ -104,6 +104,25 @@ async def test_unavailable_bundle_is_404_javascript_that_only_warns(
     assert not re.search(r"pk_live_[A-Za-z0-9_-]{32}", response.text)
 
 
+async def test_both_scripts_are_javascript_in_utf_8_and_answer_head(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    made, _ = await _tenant(client, db, settings)
+    for path in (f"/widget/{made.tenant.id}/widget.js", "/widget/loader.js"):
+        got = await client.get(path)
+        assert got.headers["content-type"] == "application/javascript; charset=utf-8"
+        head = await client.head(path)
+        assert head.status_code == 200, path
+        assert head.content == b""
+        for name in ("content-type", "content-length", "etag", "cache-control"):
+            assert head.headers[name] == got.headers[name], (path, name)
+        assert int(head.headers["content-length"]) == len(got.content)
+    missing = await client.head(f"/widget/{uuid.uuid4()}/widget.js")
+    assert missing.status_code == 404
+    assert missing.content == b""
+    assert missing.headers["content-type"] == "application/javascript; charset=utf-8"
+
+
 async def test_legacy_loader_carries_no_key(client: httpx.AsyncClient) -> None:
     response = await client.get("/widget/loader.js")
     assert response.status_code == 200
@@ -196,7 +215,15 @@ async def test_widget_config_answers_allowed_origins_only(
     assert allowed.status_code == 200
     assert allowed.headers["access-control-allow-origin"] == SITE
     assert allowed.json()["persona"] == {"name": "Bob"}
-    assert set(allowed.json()) == {"tenant_id", "persona", "appearance", "greeting", "language"}
+    assert set(allowed.json()) == {
+        "tenant_id",
+        "persona",
+        "appearance",
+        "greeting",
+        "language",
+        "challenge",
+    }
+    assert allowed.json()["challenge"] is False
     copied = await client.get(
         "/api/widget/config",
         headers={"X-Widget-Key": key["key"], "Origin": "https://copycat.example.net"},

@@ -27,6 +27,7 @@ EXPECTED_NAMES = [
     "widget.key_rotated",
     "credits.threshold_reached",
     "credits.exhausted",
+    "credits.low",
     "pricebook.published",
     "webhook.test",
     "webhook.endpoint_disabled",

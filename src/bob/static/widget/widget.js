@@ -141,6 +141,7 @@ function (config, script) {
   var unmatched = [];    // texts we sent whose message id we never learned (matched against history)
   var listeners = {}, visitor = null, wantOpen = false, isOpen = false, busy = false, pollTimer = 0, withTeam = false;
   var ui = null, t = L.en, name = "Bob", dots = null;
+  var pending = null;    // a challenge being solved ahead of the first message, when the business asks for one
 
   var Bob = {
     open: function () { if (ui) show(true); else wantOpen = true; },
@@ -185,6 +186,7 @@ function (config, script) {
     config.appearance = Object.assign({}, config.appearance, s.appearance);
     if (s.greeting && typeof s.greeting === "object") config.greeting = s.greeting;
     if (s.language) config.language = s.language;
+    if (typeof s.challenge === "boolean") config.challenge = s.challenge;
   }
 
   function pick(v) {
@@ -300,6 +302,7 @@ function (config, script) {
     fill(bubble("assistant"), greeting || fmt(t.hello));
 
     if (saved.session_id) history(true);
+    else if (config.challenge) (pending = puzzle()).catch(function () { /* reported when used */ });
     if (wantOpen) show(true);
     else if (ap.openOnLoad && w.innerWidth >= 480) show(false); // never take over a phone's screen uninvited
   }
@@ -375,11 +378,12 @@ function (config, script) {
         fail(t.err);
       }
     };
-    return fetch(api + "/api/widget/chat", {
-      method: "POST",
-      headers: headers({ "Content-Type": "application/json", Accept: "text/event-stream" }),
-      body: JSON.stringify(body),
-      credentials: "omit"
+    // A new conversation brings a solved challenge when the business asks for one.
+    var proof = !saved.session_id && config.challenge ? solved() : Promise.resolve(null);
+    return proof.then(function (x) {
+      var h = { "Content-Type": "application/json", Accept: "text/event-stream" };
+      if (x) h["X-Altcha"] = x;
+      return fetch(api + "/api/widget/chat", { method: "POST", headers: headers(h), body: JSON.stringify(body), credentials: "omit" });
     }).then(function (r) {
       if (r.ok) {
         var read = /json/.test(r.headers.get("Content-Type") || "") ? r.json().then(function (j) { onEvent("done", j); })
@@ -394,9 +398,70 @@ function (config, script) {
           unmatched.push(text);
           return post(text, false);
         }
+        if (r.status === 403 && /^challenge_/.test(code) && mayRetry) {
+          config.challenge = true; // switched on since the page loaded, or the solution expired
+          return post(text, false);
+        }
         fail(r.status === 429 ? t.busy : t.err);
       });
     }).catch(function () { fail(t.err); });
+  }
+
+  function solved() {
+    var p = pending || puzzle();
+    pending = null; // a solution is good for one conversation
+    return p.catch(function (e) { console.warn("Bob widget: could not solve the challenge:", e); return null; });
+  }
+
+  function puzzle() {
+    return get("/api/widget/challenge").then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      return r.json();
+    }).then(work);
+  }
+
+  // ALTCHA v2 with iterated SHA-256: find the counter whose key starts with keyPrefix, in batches
+  // so SubtleCrypto's calls overlap. Needs a secure context (https, or localhost).
+  function work(c) {
+    var p = c.parameters, subtle = w.crypto && w.crypto.subtle;
+    if (!subtle) throw new Error("SubtleCrypto is unavailable on this page");
+    var s = bytes(p.salt + p.nonce), pre = String(p.keyPrefix).toLowerCase(), len = p.keyLength || 32;
+    var head = Math.ceil(pre.length / 2);
+    function key(i) {
+      var b = new Uint8Array(s.length + 4);
+      b.set(s);
+      new DataView(b.buffer).setUint32(s.length, i);
+      var round = function (data, k) {
+        return subtle.digest("SHA-256", data).then(function (h) { return k > 1 ? round(h, k - 1) : new Uint8Array(h); });
+      };
+      return round(b, p.cost || 1);
+    }
+    function from(i) {
+      var batch = [];
+      for (var j = 0; j < 512; j++) batch.push(key(i + j));
+      return Promise.all(batch).then(function (keys) {
+        for (var j = 0; j < keys.length; j++) {
+          if (hex(keys[j].subarray(0, head)).indexOf(pre) === 0) {
+            var solution = { counter: i + j, derivedKey: hex(keys[j].subarray(0, len)) };
+            return btoa(JSON.stringify({ challenge: c, solution: solution }));
+          }
+        }
+        if (i > 4e6) throw new Error("no solution found");
+        return from(i + 512);
+      });
+    }
+    return from(0);
+  }
+
+  function bytes(h) {
+    var a = new Uint8Array(h.length >> 1);
+    for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(i * 2, 2), 16);
+    return a;
+  }
+
+  function hex(a) {
+    for (var s = "", i = 0; i < a.length; i++) s += (a[i] < 16 ? "0" : "") + a[i].toString(16);
+    return s;
   }
 
   function done(data, b) {

@@ -1,8 +1,11 @@
-"""The guard that keeps webhook deliveries out of private networks (server-side request forgery).
+"""The outbound network guard: Bob calls no URL a tenant chose inside a private network.
 
-A URL is checked twice: when an endpoint is saved (`check_endpoint_url`, so the owner hears why at
-once) and again on every connection (`GuardedBackend`), because what a name resolves to can change
-between the two.
+Server-side request forgery is the risk: a tenant who can make Bob fetch a URL could otherwise
+reach Bob's own machine, the operator's internal services or the cloud's metadata service (which
+hands out credentials). Every tenant-set URL (webhook endpoints, engine base URLs, ...) goes
+through here, twice: when it is saved (`check_url`, so the tenant hears why at once) and on every
+connection (`GuardedBackend`), because what a name resolves to can change between the two.
+docs/security.md lists the surfaces and the rules.
 """
 
 from __future__ import annotations
@@ -121,26 +124,26 @@ def _ascii_host(host: str) -> str:
     return host.lower().encode("idna").decode("ascii")
 
 
-def _shape(url: str, *, https_only: bool) -> tuple[str, urllib.parse.SplitResult]:
+def _shape(url: str, *, https_only: bool, field: str) -> tuple[str, urllib.parse.SplitResult]:
     if len(url) > MAX_URL_LENGTH:
-        raise ValidationFailed(f"url: must be at most {MAX_URL_LENGTH} characters")
+        raise ValidationFailed(f"{field}: must be at most {MAX_URL_LENGTH} characters")
     # urlsplit silently drops tabs and newlines; refusing them keeps the stored URL the one checked.
     if _SPACE_OR_CONTROL.search(url):
-        raise ValidationFailed("url: must not contain spaces or control characters")
+        raise ValidationFailed(f"{field}: must not contain spaces or control characters")
     try:
         parts = urllib.parse.urlsplit(url)
     except ValueError:
-        raise ValidationFailed("url: is not a valid URL") from None
+        raise ValidationFailed(f"{field}: is not a valid URL") from None
     if https_only and parts.scheme != "https":
-        raise ValidationFailed("url: must use https")
+        raise ValidationFailed(f"{field}: must use https")
     if parts.scheme not in _DEFAULT_PORTS:
-        raise ValidationFailed("url: must be an http(s) URL")
+        raise ValidationFailed(f"{field}: must be an http(s) URL")
     if "@" in parts.netloc:
-        raise ValidationFailed("url: must not contain a user name or password")
+        raise ValidationFailed(f"{field}: must not contain a user name or password")
     host = parts.hostname
     if not host:
-        raise ValidationFailed("url: must name a host")
-    _check_host(host, bracketed=parts.netloc.startswith("["))
+        raise ValidationFailed(f"{field}: must name a host")
+    _check_host(host, bracketed=parts.netloc.startswith("["), field=field)
     try:
         port = parts.port
     except ValueError:
@@ -148,36 +151,54 @@ def _shape(url: str, *, https_only: bool) -> tuple[str, urllib.parse.SplitResult
     # 3.11 parses the port with int(), which accepts '+80' and non-ASCII digits.
     port_text = parts.netloc.rpartition("]")[2].rpartition(":")[2] if port is not None else ""
     if port is not None and not (0 < port <= 65535 and port_text.isascii() and port_text.isdigit()):
-        raise ValidationFailed("url: port must be a number from 1 to 65535")
+        raise ValidationFailed(f"{field}: port must be a number from 1 to 65535")
     if "#" in url:
-        raise ValidationFailed("url: must not contain a fragment")
+        raise ValidationFailed(f"{field}: must not contain a fragment")
     # Rebuilt by hand: urlunsplit would drop an empty '?' and so change the URL.
     rest = url[len(parts.scheme) + 3 + len(parts.netloc) :]
     normalized = f"{parts.scheme}://{parts.netloc.lower()}{rest}"
     return normalized, urllib.parse.urlsplit(normalized)
 
 
-def _check_host(host: str, *, bracketed: bool) -> None:
+def _check_host(host: str, *, bracketed: bool, field: str) -> None:
     if bracketed:
         try:
             literal = ipaddress.ip_address(host)
         except ValueError:
             literal = None
-        # A zone (%eth0) names an interface of this machine; no webhook needs one.
+        # A zone (%eth0) names an interface of this machine; no outside service needs one.
         if not isinstance(literal, ipaddress.IPv6Address) or literal.scope_id is not None:
-            raise ValidationFailed("url: host is not a valid IPv6 address")
+            raise ValidationFailed(f"{field}: host is not a valid IPv6 address")
         return
     try:
         ascii_host = _ascii_host(host)
     except UnicodeError:
-        raise ValidationFailed("url: host is not a valid host name") from None
+        raise ValidationFailed(f"{field}: host is not a valid host name") from None
     if not _HOST.match(ascii_host):
-        raise ValidationFailed("url: host is not a valid host name")
+        raise ValidationFailed(f"{field}: host is not a valid host name")
 
 
-def check_url_shape(url: str, *, https_only: bool) -> urllib.parse.SplitResult:
+def check_url_shape(url: str, *, https_only: bool, field: str = "url") -> urllib.parse.SplitResult:
     """Syntax only (no DNS); the result has scheme and host lower-cased."""
-    return _shape(url, https_only=https_only)[1]
+    return _shape(url, https_only=https_only, field=field)[1]
+
+
+def host_key(host: str) -> str:
+    """The form in which two spellings of one host compare equal: lower-case IDNA without the
+    trailing dot, or an IP address's canonical text (brackets dropped)."""
+    bare = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    try:
+        return str(ipaddress.ip_address(bare))
+    except ValueError:
+        pass
+    try:
+        return _ascii_host(bare).rstrip(".")
+    except UnicodeError:
+        return bare.lower().rstrip(".")
+
+
+def _allowed_keys(allowed_hosts: typing.Iterable[str]) -> frozenset[str]:
+    return frozenset(host_key(host) for host in allowed_hosts)
 
 
 def _check_name(name: str, *, allow_private: bool) -> None:
@@ -238,16 +259,27 @@ async def resolve_and_check(
     return addresses
 
 
-async def check_endpoint_url(url: str, *, https_only: bool, allow_private: bool) -> str:
+async def check_url(
+    url: str,
+    *,
+    https_only: bool,
+    allow_private: bool,
+    allowed_hosts: typing.Iterable[str] = (),
+    field: str = "url",
+) -> str:
     """The URL with scheme and host lower-cased, once its shape and every address are allowed;
-    ValidationFailed('url: <reason>') otherwise."""
-    normalized, parts = _shape(url, https_only=https_only)
+    ValidationFailed('<field>: <reason>') otherwise.
+
+    A host on `allowed_hosts` (the operator's list) may resolve to private addresses, as if
+    `allow_private` were set for it alone; metadata addresses stay refused."""
+    normalized, parts = _shape(url, https_only=https_only, field=field)
     host = parts.hostname or ""
     port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    private_ok = allow_private or host_key(host) in _allowed_keys(allowed_hosts)
     try:
-        await resolve_and_check(host, port, allow_private=allow_private)
+        await resolve_and_check(host, port, allow_private=private_ok)
     except UnsafeTarget as exc:
-        raise ValidationFailed(f"url: {exc.reason}") from None
+        raise ValidationFailed(f"{field}: {exc.reason}") from None
     return normalized
 
 
@@ -257,9 +289,14 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     to start_tls, so certificates and SNI are checked against the name, not the IP."""
 
     def __init__(
-        self, *, allow_private: bool, inner: httpcore.AsyncNetworkBackend | None = None
+        self,
+        *,
+        allow_private: bool,
+        allowed_hosts: typing.Iterable[str] = (),
+        inner: httpcore.AsyncNetworkBackend | None = None,
     ) -> None:
         self._allow_private = allow_private
+        self._allowed_hosts = _allowed_keys(allowed_hosts)
         self._inner = inner if inner is not None else httpcore.AnyIOBackend()
 
     async def connect_tcp(
@@ -275,7 +312,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         addresses = await resolve_and_check(
             host,
             port,
-            allow_private=self._allow_private,
+            allow_private=self._allow_private or host_key(host) in self._allowed_hosts,
             # httpcore passes None for "no connect timeout"; a lookup must still end.
             timeout=RESOLVE_TIMEOUT if timeout is None else timeout,
         )
@@ -306,7 +343,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
         socket_options: typing.Iterable[httpcore.SOCKET_OPTION] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        raise UnsafeTarget("Bob does not deliver webhooks to Unix sockets")
+        raise UnsafeTarget("Bob does not connect to Unix sockets")
 
     async def sleep(self, seconds: float) -> None:
         await self._inner.sleep(seconds)

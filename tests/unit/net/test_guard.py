@@ -1,5 +1,5 @@
-"""The SSRF guard. Nothing here connects anywhere but loopback: public addresses are only
-classified, and lookups that would need DNS go through a fake getaddrinfo."""
+"""The outbound network guard. Nothing here connects anywhere but loopback: public addresses
+are only classified, and lookups that would need DNS go through a fake getaddrinfo."""
 
 from __future__ import annotations
 
@@ -8,21 +8,25 @@ import http.server
 import ipaddress
 import socket
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpcore
 import pytest
 
 from bob.errors import ValidationFailed
-from bob.webhooks.ssrf import (
+from bob.net.guard import (
     GuardedBackend,
     UnsafeTarget,
-    check_endpoint_url,
+    check_url,
     check_url_shape,
+    host_key,
     refusal_reason,
     resolve_and_check,
 )
+from tests.fake_dns import FakeDns, answers, fake_dns
+
+__all__ = ["fake_dns"]  # the fixture
 
 METADATA = "a cloud metadata address"
 UNSPECIFIED = "an unspecified address"
@@ -246,7 +250,7 @@ def test_url_of_exactly_the_limit_is_accepted() -> None:
 )
 async def test_local_targets_are_refused(url: str, message: str) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        await check_endpoint_url(url, https_only=False, allow_private=False)
+        await check_url(url, https_only=False, allow_private=False)
     assert caught.value.message.startswith(message)
 
 
@@ -273,7 +277,7 @@ async def test_metadata_is_refused_even_when_private_is_allowed(
     url: str, message: str, allow_private: bool
 ) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        await check_endpoint_url(url, https_only=False, allow_private=allow_private)
+        await check_url(url, https_only=False, allow_private=allow_private)
     assert caught.value.message.startswith(message)
 
 
@@ -288,12 +292,12 @@ async def test_metadata_is_refused_even_when_private_is_allowed(
     ],
 )
 async def test_private_targets_are_allowed_when_asked(url: str, expected: str) -> None:
-    assert await check_endpoint_url(url, https_only=False, allow_private=True) == expected
+    assert await check_url(url, https_only=False, allow_private=True) == expected
 
 
 async def test_https_only_is_checked_before_any_lookup() -> None:
     with pytest.raises(ValidationFailed, match=r"^url: must use https$"):
-        await check_endpoint_url("http://localhost/", https_only=True, allow_private=True)
+        await check_url("http://localhost/", https_only=True, allow_private=True)
 
 
 async def test_resolve_returns_the_checked_addresses() -> None:
@@ -310,6 +314,99 @@ async def test_a_name_that_does_not_resolve_is_refused() -> None:
         await resolve_and_check("nonexistent.invalid", 443, allow_private=False, timeout=2.0)
 
 
+async def test_messages_name_the_field_they_are_about() -> None:
+    with pytest.raises(ValidationFailed, match=r"^base_url: must use https$"):
+        await check_url(
+            "http://example.com/v1", https_only=True, allow_private=False, field="base_url"
+        )
+    with pytest.raises(ValidationFailed, match=r"^base_url: 127\.0\.0\.1 is a loopback address$"):
+        await check_url(
+            "http://127.0.0.1/v1", https_only=False, allow_private=False, field="base_url"
+        )
+
+
+@pytest.mark.parametrize(
+    ("host", "key"),
+    [
+        ("LocalHost.", "localhost"),
+        ("vLLM.Internal", "vllm.internal"),
+        ("B\u00fccher.Example", "xn--bcher-kva.example"),
+        ("[::1]", "::1"),
+        ("0:0::1", "::1"),
+        ("[FD00::A]", "fd00::a"),
+        ("10.0.0.5", "10.0.0.5"),
+    ],
+)
+def test_host_key_makes_spellings_of_one_host_equal(host: str, key: str) -> None:
+    assert host_key(host) == key
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed", "expected"),
+    [
+        ("http://localhost:8080/v1", ["localhost"], "http://localhost:8080/v1"),
+        ("http://LOCALHOST:8080/v1", ["LocalHost."], "http://localhost:8080/v1"),
+        ("http://127.0.0.1:8080/v1", ["127.0.0.1"], "http://127.0.0.1:8080/v1"),
+        ("http://[::1]:8080/v1", ["[::1]"], "http://[::1]:8080/v1"),
+    ],
+)
+async def test_an_allowed_host_may_be_private(url: str, allowed: list[str], expected: str) -> None:
+    assert (
+        await check_url(url, https_only=False, allow_private=False, allowed_hosts=allowed)
+        == expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        # The list names hosts, not what they resolve to: another spelling is another host.
+        ("http://127.0.0.1/v1", "url: 127.0.0.1 is a loopback address"),
+        ("http://2130706433/v1", "url: 2130706433 resolves to 127.0.0.1, a loopback address"),
+        ("http://foo.localhost/v1", "url: foo.localhost is a private host name"),
+    ],
+)
+async def test_hosts_not_on_the_list_stay_refused(url: str, message: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        await check_url(url, https_only=False, allow_private=False, allowed_hosts=["localhost"])
+    assert caught.value.message == message
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        (
+            "http://metadata.google.internal/",
+            "url: metadata.google.internal is a cloud metadata host",
+        ),
+        ("http://169.254.169.254/", "url: 169.254.169.254 is a cloud metadata address"),
+        ("http://[fd00:ec2::254]/", "url: fd00:ec2::254 is a cloud metadata address"),
+        ("http://0.0.0.0/", "url: 0.0.0.0 is an unspecified address"),
+    ],
+)
+async def test_the_allowed_list_never_opens_metadata(url: str, message: str) -> None:
+    allowed = ["metadata.google.internal", "169.254.169.254", "fd00:ec2::254", "0.0.0.0"]  # noqa: S104
+    with pytest.raises(ValidationFailed) as caught:
+        await check_url(url, https_only=False, allow_private=False, allowed_hosts=allowed)
+    assert caught.value.message == message
+
+
+async def test_an_allowed_name_is_judged_by_what_it_resolves_to(fake_dns: FakeDns) -> None:
+    fake_dns(answers("10.0.0.5"))
+    url = "https://vllm.example.com/v1"
+    assert (
+        await check_url(
+            url, https_only=True, allow_private=False, allowed_hosts=["vllm.example.com"]
+        )
+        == url
+    )
+    fake_dns(answers("10.0.0.5", "169.254.169.254"))
+    with pytest.raises(ValidationFailed, match=r"resolves to 169\.254\.169\.254, a cloud metadata"):
+        await check_url(
+            url, https_only=True, allow_private=False, allowed_hosts=["vllm.example.com"]
+        )
+
+
 def test_unsafe_target_carries_its_reason() -> None:
     exc = UnsafeTarget("example.internal resolves to 10.0.0.5, a private address")
     assert exc.reason == str(exc) == "example.internal resolves to 10.0.0.5, a private address"
@@ -317,59 +414,19 @@ def test_unsafe_target_carries_its_reason() -> None:
 
 # ---- Resolution with a fake getaddrinfo (stands in for an attacker's DNS) -------------------
 
-Resolver = Callable[[str], Awaitable[list[str]]]
 
-
-@pytest.fixture
-def fake_dns(monkeypatch: pytest.MonkeyPatch) -> Callable[[Resolver], list[str]]:
-    """Install `resolver` as the running loop's getaddrinfo; returns the names looked up."""
-    looked_up: list[str] = []
-
-    def install(resolver: Resolver) -> list[str]:
-        async def getaddrinfo(
-            self: asyncio.AbstractEventLoop, host: str, port: int, **kwargs: Any
-        ) -> list[tuple[Any, ...]]:
-            looked_up.append(host)
-            answers = await resolver(host)
-            return [
-                (
-                    socket.AF_INET6 if ":" in a else socket.AF_INET,
-                    socket.SOCK_STREAM,
-                    socket.IPPROTO_TCP,
-                    "",
-                    (a, port, 0, 0) if ":" in a else (a, port),
-                )
-                for a in answers
-            ]
-
-        # Patched on the class: monkeypatch then restores it exactly.
-        monkeypatch.setattr(type(asyncio.get_running_loop()), "getaddrinfo", getaddrinfo)
-        return looked_up
-
-    return install
-
-
-def answers(*addresses: str) -> Resolver:
-    async def resolve(host: str) -> list[str]:
-        return list(addresses)
-
-    return resolve
-
-
-async def test_public_name_is_allowed(fake_dns: Callable[[Resolver], list[str]]) -> None:
+async def test_public_name_is_allowed(fake_dns: FakeDns) -> None:
     looked_up = fake_dns(answers("93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"))
-    url = await check_endpoint_url(
-        "https://Hooks.Example.com/in", https_only=True, allow_private=False
-    )
+    url = await check_url("https://Hooks.Example.com/in", https_only=True, allow_private=False)
     assert url == "https://hooks.example.com/in"
     assert looked_up == ["hooks.example.com"]
 
 
 async def test_normalizing_keeps_everything_but_scheme_and_host(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     fake_dns(answers("93.184.215.14"))
-    url = await check_endpoint_url(
+    url = await check_url(
         "HTTPS://Bücher.Example:8443/In/%2E%2E/?", https_only=True, allow_private=False
     )
     # urlunsplit would have dropped the empty query; the URL stored is the URL checked.
@@ -377,7 +434,7 @@ async def test_normalizing_keeps_everything_but_scheme_and_host(
 
 
 async def test_one_private_answer_refuses_the_name(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     fake_dns(answers("93.184.215.14", "10.0.0.5"))
     with pytest.raises(UnsafeTarget) as caught:
@@ -386,18 +443,18 @@ async def test_one_private_answer_refuses_the_name(
 
 
 async def test_one_metadata_answer_refuses_the_name_even_when_private_is_allowed(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     fake_dns(answers("10.0.0.5", "169.254.169.254"))
     with pytest.raises(ValidationFailed) as caught:
-        await check_endpoint_url("https://example.com/", https_only=True, allow_private=True)
+        await check_url("https://example.com/", https_only=True, allow_private=True)
     assert caught.value.message == (
         "url: example.com resolves to 169.254.169.254, a cloud metadata address"
     )
 
 
 async def test_private_names_are_refused_before_dns(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     looked_up = fake_dns(answers("93.184.215.14"))
     with pytest.raises(UnsafeTarget, match=r"^example\.internal is a private host name$"):
@@ -407,22 +464,22 @@ async def test_private_names_are_refused_before_dns(
     assert looked_up == []
 
 
-async def test_no_answers_is_refused(fake_dns: Callable[[Resolver], list[str]]) -> None:
+async def test_no_answers_is_refused(fake_dns: FakeDns) -> None:
     fake_dns(answers())
     with pytest.raises(UnsafeTarget, match=r"^example\.com does not resolve$"):
         await resolve_and_check("example.com", 443, allow_private=False)
 
 
-async def test_lookup_failure_is_refused(fake_dns: Callable[[Resolver], list[str]]) -> None:
+async def test_lookup_failure_is_refused(fake_dns: FakeDns) -> None:
     async def fail(host: str) -> list[str]:
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
     fake_dns(fail)
     with pytest.raises(ValidationFailed, match=r"^url: example\.com does not resolve$"):
-        await check_endpoint_url("https://example.com/", https_only=True, allow_private=False)
+        await check_url("https://example.com/", https_only=True, allow_private=False)
 
 
-async def test_slow_lookup_is_refused(fake_dns: Callable[[Resolver], list[str]]) -> None:
+async def test_slow_lookup_is_refused(fake_dns: FakeDns) -> None:
     async def hang(host: str) -> list[str]:
         await asyncio.sleep(10)
         return ["93.184.215.14"]
@@ -491,6 +548,20 @@ async def test_guarded_backend_refuses_loopback_before_connecting(
     assert seen == []
 
 
+async def test_guarded_backend_reaches_an_allowed_host(
+    loopback_server: tuple[int, list[str]],
+) -> None:
+    port, seen = loopback_server
+    backend = GuardedBackend(allow_private=False, allowed_hosts=["localhost"])
+    async with httpcore.AsyncConnectionPool(network_backend=backend) as pool:
+        response = await pool.request("GET", f"http://localhost:{port}/allowed")
+        # The same server under a name that is not on the list.
+        with pytest.raises(UnsafeTarget, match=r"^127\.0\.0\.1 is a loopback address$"):
+            await pool.request("GET", f"http://127.0.0.1:{port}/other")
+    assert response.status == 200
+    assert seen == ["/allowed"]
+
+
 # ---- GuardedBackend with a recording inner backend (no real connections) -----------------
 
 
@@ -536,7 +607,7 @@ class _Recorder(httpcore.AsyncNetworkBackend):
 
 
 async def test_guarded_backend_connects_to_the_checked_ip(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     fake_dns(answers("93.184.215.14"))
     inner = _Recorder()
@@ -548,7 +619,7 @@ async def test_guarded_backend_connects_to_the_checked_ip(
 
 
 async def test_guarded_backend_uses_the_name_for_tls(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     fake_dns(answers("93.184.215.14"))
     inner = _Recorder()
@@ -562,7 +633,7 @@ async def test_guarded_backend_uses_the_name_for_tls(
 
 
 async def test_guarded_backend_refuses_mixed_answers_before_connecting(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     fake_dns(answers("93.184.215.14", "127.0.0.1"))
     inner = _Recorder()
@@ -573,7 +644,7 @@ async def test_guarded_backend_refuses_mixed_answers_before_connecting(
 
 
 async def test_guarded_backend_tries_the_next_address(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     fake_dns(answers("2606:2800:21f:cb07:6820:80da:af6b:8b2c", "93.184.215.14"))
     inner = _Recorder(refuse=frozenset({"2606:2800:21f:cb07:6820:80da:af6b:8b2c"}))
@@ -583,13 +654,42 @@ async def test_guarded_backend_tries_the_next_address(
 
 
 async def test_guarded_backend_reports_the_last_failure(
-    fake_dns: Callable[[Resolver], list[str]],
+    fake_dns: FakeDns,
 ) -> None:
     fake_dns(answers("93.184.215.14"))
     inner = _Recorder(refuse=frozenset({"93.184.215.14"}))
     backend = GuardedBackend(allow_private=False, inner=inner)
     with pytest.raises(httpcore.ConnectError, match="connection refused"):
         await backend.connect_tcp("hooks.example.com", 443)
+
+
+async def test_guarded_backend_connects_an_allowed_host_to_its_checked_private_ip(
+    fake_dns: FakeDns,
+) -> None:
+    fake_dns(answers("10.0.0.5"))
+    inner = _Recorder()
+    backend = GuardedBackend(allow_private=False, allowed_hosts=["VLLM.example.com."], inner=inner)
+    await backend.connect_tcp("vllm.example.com", 8000, timeout=5)
+    with pytest.raises(UnsafeTarget, match=r"^other\.example\.com resolves to 10\.0\.0\.5"):
+        await backend.connect_tcp("other.example.com", 8000, timeout=5)
+    assert inner.connected == ["10.0.0.5"]
+
+
+async def test_guarded_backend_never_connects_an_allowed_host_to_metadata(
+    fake_dns: FakeDns,
+) -> None:
+    fake_dns(answers("169.254.169.254"))
+    inner = _Recorder()
+    backend = GuardedBackend(
+        allow_private=False,
+        allowed_hosts=["vllm.example.com", "metadata.google.internal"],
+        inner=inner,
+    )
+    with pytest.raises(UnsafeTarget, match="a cloud metadata address"):
+        await backend.connect_tcp("vllm.example.com", 80, timeout=5)
+    with pytest.raises(UnsafeTarget, match="a cloud metadata host"):
+        await backend.connect_tcp("metadata.google.internal", 80, timeout=5)
+    assert inner.connected == []
 
 
 async def test_guarded_backend_refuses_unix_sockets() -> None:

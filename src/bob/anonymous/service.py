@@ -1,0 +1,248 @@
+"""How much anonymous traffic a business accepts: ceilings per tenant and per visitor on doors 1
+and 2 together, and the optional proof-of-work challenge for a new conversation.
+
+Every message these doors accept counts against the tenant's ceilings, whether Bob or a person
+answers it. The defaults come from the plan (PLAN_DEFAULTS, documented in docs/billing.md); a
+tenant may set its own per minute and per day. Counters live in the rate limiter's storage:
+memory in one process, Redis when BOB_REDIS_URL is set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bob.anonymous import challenge
+from bob.anonymous.models import AnonymousDoorSettings
+from bob.chat import service as chat
+from bob.chat.models import Channel
+from bob.db.session import Database
+from bob.errors import RateLimited, ValidationFailed
+from bob.governance import service as audit
+from bob.governance.service import Actor
+from bob.ratelimit import RateLimiter
+from bob.settings import Settings
+from bob.tenants.models import Tenant
+
+
+@dataclass(frozen=True)
+class Ceilings:
+    per_minute: int
+    per_day: int
+
+
+# Published versions of the pricebook never change, so these live beside it rather than in it.
+# A day's ceiling times the cheapest reply (1 credit) drains a month's credits in no less than
+# two weeks.
+PLAN_DEFAULTS: dict[str, Ceilings] = {
+    "starter": Ceilings(per_minute=30, per_day=1_000),
+    "pro": Ceilings(per_minute=120, per_day=5_000),
+    "enterprise": Ceilings(per_minute=600, per_day=20_000),
+}
+MAX_PER_MINUTE = 10_000
+MAX_PER_DAY = 10_000_000
+_FIELDS = ("replies_per_minute", "replies_per_day", "challenge")
+
+
+def plan_defaults(plan: str) -> Ceilings:
+    return PLAN_DEFAULTS.get(plan, PLAN_DEFAULTS["starter"])
+
+
+@dataclass(frozen=True)
+class DoorLimits:
+    """What applies to a tenant now: the plan's defaults, its own overrides, the challenge."""
+
+    plan: str
+    defaults: Ceilings
+    per_minute_override: int | None
+    per_day_override: int | None
+    challenge: bool
+
+    @property
+    def per_minute(self) -> int:
+        return self.per_minute_override or self.defaults.per_minute
+
+    @property
+    def per_day(self) -> int:
+        return self.per_day_override or self.defaults.per_day
+
+
+def _limits(tenant: Tenant, row: AnonymousDoorSettings | None) -> DoorLimits:
+    return DoorLimits(
+        plan=tenant.plan,
+        defaults=plan_defaults(tenant.plan),
+        per_minute_override=row.replies_per_minute if row else None,
+        per_day_override=row.replies_per_day if row else None,
+        challenge=bool(row and row.challenge),
+    )
+
+
+async def get_limits(*, session: AsyncSession, tenant: Tenant) -> DoorLimits:
+    row = await session.get(AnonymousDoorSettings, tenant.id)
+    return _limits(tenant, row)
+
+
+def _check(field: str, value: Any, most: int) -> int | None:
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+        raise ValidationFailed(
+            f"{field}: a whole number from 1 to {most:,}, or null for the plan's default",
+            fields=[{"field": field, "message": f"from 1 to {most}, or null"}],
+        )
+    return value
+
+
+async def update_limits(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    tenant: Tenant,
+    actor: Actor,
+    changes: dict[str, Any],
+) -> DoorLimits:
+    """Apply the fields present in `changes` (null ceilings go back to the plan's default)."""
+    unknown = sorted(set(changes) - set(_FIELDS))
+    if unknown:
+        raise ValidationFailed(f"{unknown[0]}: unknown field; use {', '.join(_FIELDS)}")
+    wanted: dict[str, Any] = {}
+    if "replies_per_minute" in changes:
+        wanted["replies_per_minute"] = _check(
+            "replies_per_minute", changes["replies_per_minute"], MAX_PER_MINUTE
+        )
+    if "replies_per_day" in changes:
+        wanted["replies_per_day"] = _check(
+            "replies_per_day", changes["replies_per_day"], MAX_PER_DAY
+        )
+    if "challenge" in changes:
+        if not isinstance(changes["challenge"], bool):
+            raise ValidationFailed("challenge: true or false")
+        wanted["challenge"] = changes["challenge"]
+    row = await session.get(AnonymousDoorSettings, tenant.id)
+    if row is None:
+        row = AnonymousDoorSettings(
+            tenant_id=tenant.id, replies_per_minute=None, replies_per_day=None, challenge=False
+        )
+        session.add(row)
+    changed = {
+        name: [getattr(row, name), value]
+        for name, value in wanted.items()
+        if getattr(row, name) != value
+    }
+    for name, value in wanted.items():
+        setattr(row, name, value)
+    await session.flush()
+    if changed:
+        await audit.record(
+            session=session,
+            settings=settings,
+            tenant_id=tenant.id,
+            actor=actor,
+            action="widget.limits_updated",
+            target_type="tenant",
+            target_id=tenant.id,
+            data=changed,
+        )
+    return _limits(tenant, row)
+
+
+# ---- admitting a message on door 1 or door 2 ------------------------------------------------
+
+
+def _visitor_key(chat_input: chat.ChatInput) -> str | None:
+    """One counter per conversation and presented token; None for a conversation's first message.
+
+    The token is part of the key so that someone who knows a session id but not its token
+    cannot spend the real visitor's allowance (the pipeline refuses them anyway)."""
+    if chat_input.session_id is None or not chat_input.visitor_token:
+        return None
+    raw = f"{chat_input.tenant.id}/{chat_input.session_id}/{chat_input.visitor_token}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+async def _spend(
+    limiter: RateLimiter, item: RateLimitItem, key: tuple[str, ...], message: str, code: str
+) -> None:
+    # A sliding window counter is O(1) per check in memory and in Redis, whatever the ceiling:
+    # a day's moving window would keep one entry per reply.
+    strategy = SlidingWindowCounterRateLimiter(limiter.storage)
+    if await strategy.hit(item, *key):
+        return
+    stats = await strategy.get_window_stats(item, *key)
+    wait = max(1, math.ceil(stats.reset_time - time.time()))
+    refused = RateLimited(
+        message.format(n=f"{item.amount:,}", wait=wait),
+        retry_after=wait,
+        headers={
+            "RateLimit-Limit": str(item.amount),
+            "RateLimit-Remaining": "0",
+            "RateLimit-Reset": str(wait),
+        },
+    )
+    refused.code = code
+    raise refused
+
+
+async def admit(
+    *,
+    db: Database,
+    settings: Settings,
+    limiter: RateLimiter,
+    chat_input: chat.ChatInput,
+    solution: str | None,
+) -> None:
+    """Let one anonymous message through, or refuse it: 403 without a required challenge
+    solution, 429 with Retry-After past the visitor's or the business's ceiling."""
+    tenant = chat_input.tenant
+    door: challenge.Door = "widget" if chat_input.channel == Channel.WIDGET else "public"
+    async with db.transaction() as session:
+        limits = await get_limits(session=session, tenant=tenant)
+        # A session id the visitor made up starts a conversation just as well as none does.
+        starts = limits.challenge and (
+            chat_input.session_id is None
+            or await chat.find_conversation(
+                session=session, tenant_id=tenant.id, session_id=chat_input.session_id
+            )
+            is None
+        )
+    if starts:
+        await challenge.verify(
+            settings=settings,
+            storage=limiter.storage,
+            tenant_id=tenant.id,
+            door=door,
+            payload=solution,
+        )
+    visitor = _visitor_key(chat_input)
+    if visitor is not None:
+        await limiter.consume(
+            limiter.parse(settings.chat_limit_per_visitor),
+            "chat",
+            "visitor",
+            visitor,
+            message="too many messages in this conversation; wait a moment",
+        )
+    tenant_key = ("anonymous", str(tenant.id))
+    await _spend(
+        limiter,
+        RateLimitItemPerMinute(limits.per_minute),
+        tenant_key,
+        "this business's assistant has reached its limit of {n} replies per minute to "
+        "anonymous visitors; try again in {wait} s",
+        "anonymous_minute_limit",
+    )
+    await _spend(
+        limiter,
+        RateLimitItemPerDay(limits.per_day),
+        tenant_key,
+        "this business's assistant has reached its limit of {n} replies per day to "
+        "anonymous visitors; try again in {wait} s",
+        "anonymous_day_limit",
+    )
