@@ -18,6 +18,7 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bob.anonymous import service as anonymous
 from bob.billing import service as billing
 from bob.billing.models import CreditEntry
 from bob.db import migrate
@@ -60,6 +61,14 @@ async def _tenant(db: Database, settings: Settings, business_id: str, balance: i
             tenant_id=created.tenant.id,
             delta=balance - 15_000,
             reason="benchmark balance",
+        )
+        # The benchmark measures metering, not the anonymous doors' ceilings.
+        await anonymous.update_limits(
+            session=session,
+            settings=settings,
+            tenant=created.tenant,
+            actor=audit.CLI,
+            changes={"replies_per_minute": 10_000},
         )
     return created.tenant.id
 

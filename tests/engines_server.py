@@ -11,6 +11,11 @@ under uvicorn in a thread of its own, records every request it gets, and behaves
 - "trickle"    stream `chunks`, waiting `delay` seconds before each one
 - "malformed"  one good chunk, then a data line that is not JSON
 - "error"      one good chunk, then an error event, as providers send when failing mid-stream
+- "redirect"   answer 307 to the same path (a client that follows it asks again, and again)
+
+`POST /v1/embeddings` answers every input with a bag-of-words vector (each word hashed into one
+of `embedding_dim` dimensions), so texts sharing words are similar; with scenario "status" it
+answers HTTP `status` like the chat route.
 
 Use the `fake_openai` fixture (tests/integration/engines/conftest.py re-exports it).
 """
@@ -19,9 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import threading
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +66,7 @@ class FakeOpenAI:
     model: str = DEFAULT_MODEL
     prompt_tokens: int = 42
     completion_tokens: int = 7
+    embedding_dim: int = 64
     requests: list[RecordedRequest] = field(default_factory=list)
 
     @property
@@ -71,6 +79,7 @@ class FakeOpenAI:
         self.status = 500
         self.delay = 0.0
         self.model = DEFAULT_MODEL
+        self.embedding_dim = 64
         self.requests.clear()
 
     # ---- wire format -----------------------------------------------------------------------
@@ -146,6 +155,8 @@ class FakeOpenAI:
         if self.scenario == "status":
             error = {"message": f"fake error {self.status}", "type": "fake", "code": None}
             return JSONResponse({"error": error}, status_code=self.status)
+        if self.scenario == "redirect":
+            return Response(status_code=307, headers={"location": request.url.path})
         if self.scenario == "hang":
             # Until the client gives up; uvicorn cancels what is left when the server stops.
             while (await request.receive())["type"] != "http.disconnect":
@@ -155,9 +166,44 @@ class FakeOpenAI:
             return JSONResponse(self._completion())
         return StreamingResponse(self._events(body), media_type="text/event-stream")
 
+    def bag_of_words(self, text: str) -> list[float]:
+        vector = [0.0] * self.embedding_dim
+        for word in re.findall(r"\w+", text.lower()):
+            vector[zlib.crc32(word.encode()) % self.embedding_dim] += 1.0
+        return vector
+
+    async def embeddings(self, request: Request) -> Response:
+        body = json.loads(await request.body())
+        self.requests.append(
+            RecordedRequest(
+                method=request.method,
+                path=request.url.path,
+                headers={k.lower(): v for k, v in request.headers.items()},
+                body=body,
+            )
+        )
+        if self.scenario == "status":
+            error = {"message": f"fake error {self.status}", "type": "fake", "code": None}
+            return JSONResponse({"error": error}, status_code=self.status)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        return JSONResponse(
+            {
+                "object": "list",
+                "model": body["model"],
+                "data": [
+                    {"object": "embedding", "index": index, "embedding": self.bag_of_words(text)}
+                    for index, text in enumerate(inputs)
+                ],
+                "usage": {"prompt_tokens": len(inputs), "total_tokens": len(inputs)},
+            }
+        )
+
     def app(self) -> Starlette:
         return Starlette(
-            routes=[Route("/v1/chat/completions", self.chat_completions, methods=["POST"])]
+            routes=[
+                Route("/v1/chat/completions", self.chat_completions, methods=["POST"]),
+                Route("/v1/embeddings", self.embeddings, methods=["POST"]),
+            ]
         )
 
 

@@ -46,10 +46,12 @@ admin_cli = typer.Typer(help="Platform admins.", no_args_is_help=True)
 tenant_cli = typer.Typer(help="Tenants (businesses).", no_args_is_help=True)
 audit_cli = typer.Typer(help="The audit log.", no_args_is_help=True)
 pricebook_cli = typer.Typer(help="The versioned pricebook.", no_args_is_help=True)
+knowledge_cli = typer.Typer(help="Tenants' knowledge.", no_args_is_help=True)
 cli.add_typer(admin_cli, name="admin")
 cli.add_typer(tenant_cli, name="tenant")
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(pricebook_cli, name="pricebook")
+cli.add_typer(knowledge_cli, name="knowledge")
 
 
 class UserError(Exception):
@@ -179,7 +181,8 @@ async def _serve_with_demo_shop(settings: Settings, common: dict[str, Any]) -> N
 
 @cli.command()
 def worker() -> None:
-    """Deliver webhooks until SIGTERM or Ctrl-C (any number may run against PostgreSQL)."""
+    """Deliver webhooks and run background jobs until SIGTERM or Ctrl-C (any number may run
+    against PostgreSQL)."""
     settings = _settings()
     _prepare_database(settings, apply=False)
 
@@ -412,6 +415,122 @@ def pricebook_publish(
             return draft.version
 
     typer.echo(f"pricebook v{_run(settings, work)} published")
+
+
+@knowledge_cli.command("reindex")
+def knowledge_reindex(
+    business_id: Annotated[
+        str | None, typer.Option("--business-id", help="Index one tenant only.")
+    ] = None,
+    everything: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Embed every passage again, not only those without a vector of the current "
+            "model (the tenant is searched by words only until it is done).",
+        ),
+    ] = False,
+) -> None:
+    """Embed tenants' passages for search by meaning, showing progress; exit 1 if any failed."""
+    from bob.knowledge import embeddings
+
+    settings = _settings()
+    state = embeddings.status(settings)
+    if state.status == "off":
+        raise UserError("BOB_EMBEDDINGS=off: search by meaning is switched off")
+    if state.status == "unavailable":
+        raise UserError(f"{state.reason}; search uses words only")
+
+    outcomes = _run(settings, lambda db: _reindex(db, settings, business_id, everything))
+    failed = False
+    for business, status, done, total in outcomes:
+        failed = failed or status.startswith("failed")
+        typer.echo(f"{business}: {done:,} of {total:,} passages embedded ({status})")
+    if not outcomes:
+        typer.echo("no tenant has knowledge to index")
+    if failed:
+        raise typer.Exit(1)
+
+
+async def _reindex(
+    db: Database, settings: Settings, business_id: str | None, everything: bool
+) -> list[tuple[str, str, int, int]]:
+    """Queue an index job per tenant and run each here, or follow it where another worker runs
+    it. Ctrl-C stops after the current batch; the job waits in the queue where it left off."""
+    import os
+    import socket
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from sqlalchemy import select
+
+    from bob.jobs import service as jobs
+    from bob.jobs.runner import JobRunner
+    from bob.knowledge import vectors
+    from bob.knowledge.models import KnowledgeChunk
+    from bob.tenants.models import Tenant
+
+    async with db.transaction() as session:
+        if business_id is not None:
+            tenant = await tenants.get_tenant_by_business_id(
+                session=session, business_id=business_id
+            )
+            targets = [(tenant.id, tenant.business_id)]
+        else:
+            with_knowledge = select(KnowledgeChunk.tenant_id).distinct()
+            rows = await session.execute(
+                select(Tenant.id, Tenant.business_id)
+                .where(Tenant.id.in_(with_knowledge))
+                .order_by(Tenant.business_id)
+            )
+            targets = [(tenant_id, business) for tenant_id, business in rows]
+        job_ids = [
+            (await vectors.request_reindex(session=session, tenant_id=t, everything=everything)).id
+            for t, _ in targets
+        ]
+
+    runner = JobRunner(db=db, settings=settings, name=f"cli:{socket.gethostname()}:{os.getpid()}")
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGINT, runner.request_stop)
+    outcomes: list[tuple[str, str, int, int]] = []
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    try:
+        with Progress(*columns) as bar:
+            for (tenant_id, business), job_id in zip(targets, job_ids, strict=True):
+                task = bar.add_task(business, total=None)
+                seen = [0, 0]
+
+                def report(done: int, total: int, task: Any = task, seen: list[int] = seen) -> None:
+                    seen[:] = [done, total]
+                    bar.update(task, completed=done, total=total)
+
+                status = "queued"
+                while status in ("queued", "running"):
+                    claim = await runner.claim(job_id)
+                    if claim is not None:
+                        status = await runner.run(claim, on_progress=report)
+                        if status == "queued":  # stopped by Ctrl-C, or waiting to retry
+                            break
+                        continue
+                    # Another worker has it (or this tenant's other job): follow its progress.
+                    async with db.transaction() as session:
+                        job = await jobs.get(session=session, tenant_id=tenant_id, job_id=job_id)
+                    if job is None:
+                        status = "gone"
+                        break
+                    status = job.status
+                    report(job.progress_done, job.progress_total)
+                    if status in ("queued", "running"):
+                        await asyncio.sleep(0.5)
+                async with db.transaction() as session:
+                    job = await jobs.get(session=session, tenant_id=tenant_id, job_id=job_id)
+                if job is not None and job.error and status != "done":
+                    status = f"{status}: {job.error}"
+                outcomes.append((business, status, seen[0], seen[1]))
+                if runner.stopping:
+                    break
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    return outcomes
 
 
 def main(argv: list[str] | None = None) -> None:

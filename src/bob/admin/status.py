@@ -1,5 +1,6 @@
 """Mission Control: system status. The database, the webhook worker's backlog and lag, delivery
-failures, the answer engines and the version; the panel refreshes itself every few seconds."""
+failures, the answer engines, search by meaning and background jobs, and the version; the panel
+refreshes itself every few seconds."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from bob.auth.permissions import Permission
 from bob.db.session import Database
 from bob.db.types import utcnow
 from bob.deps import SessionDep
+from bob.jobs import service as jobs
+from bob.knowledge import embeddings
 from bob.portal.web import MissionControlPage, Page
 
 router = APIRouter(include_in_schema=False)
@@ -74,6 +77,8 @@ async def status_context(page: Page, session: AsyncSession, days: int) -> dict[s
         "activity": await admin.engine_activity(session=session, since=now - DAY),
         "handoffs": await admin.handoffs_by_reason(session=session, since=now - DAY),
         "overrides": await admin.engine_overrides(session=session),
+        "embeddings": embeddings.status(settings),
+        "jobs": await jobs.counts(session=session),
         "version": __version__,
         "environment": settings.env.value,
         "checked_at": now,

@@ -16,10 +16,12 @@ from fastapi import APIRouter, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
+from bob.anonymous import service as anonymous
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.chat import conversations
 from bob.chat import service as chat
+from bob.chat import visitor_cookie as visitor_cookies
 from bob.chat.models import Channel, Conversation, Message
 from bob.chat.schemas import (
     AssignRequest,
@@ -42,6 +44,7 @@ from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip
 from bob.engines import messages as phrases
 from bob.errors import BobError, Forbidden, NotFound, ValidationFailed, validation_problem
 from bob.knowledge.text import guess_language
+from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.settings import Settings
 from bob.tenants import service as tenants
@@ -58,8 +61,12 @@ REPLY_DOC: dict[int | str, dict[str, Any]] = {
         "model": ChatReplyRead,
         "description": "The reply; with `Accept: text/event-stream` an SSE stream of `token`, "
         "`sources` and `done` (the same body) events, or `error`.",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
+# The anonymous doors check their callers in the handler, where no dependency shows it.
+DOOR_1_REFUSALS = problems(403, 404, 409)
+DOOR_2_REFUSALS = problems(401, 403, 404, 409, 429)
 
 
 def _db(request: Request) -> Database:
@@ -92,17 +99,35 @@ async def _respond(
     settings: Settings,
     chat_input: chat.ChatInput,
     headers: dict[str, str],
+    *,
+    visitor_cookie: bool = False,
 ) -> Response:
     """Run the pipeline and answer as JSON or as an SSE stream."""
     db = _db(request)
     plan = await chat.prepare(db=db, settings=settings, chat=chat_input)
+    # Phase one has passed, so a presented token is this conversation's own: refreshing its
+    # cookie keeps the conversations a visitor still uses among the ones the browser keeps.
+    cookie_token = (plan.visitor_token or chat_input.visitor_token) if visitor_cookie else None
+
+    def remember(answer: Response) -> Response:
+        if cookie_token is not None:
+            visitor_cookies.remember(
+                answer,
+                request=request,
+                settings=settings,
+                tenant_id=chat_input.tenant.id,
+                session_id=plan.session_id,
+                token=cookie_token,
+            )
+        return answer
+
     if not _wants_stream(request):
         reply: chat.ChatReply | None = None
         async for event in chat.run(db=db, settings=settings, plan=plan):
             if isinstance(event, chat.Done):
                 reply = event.reply
         assert reply is not None
-        return JSONResponse(reply.body(), headers=headers)
+        return remember(JSONResponse(reply.body(), headers=headers))
 
     async def stream() -> AsyncIterator[str]:
         try:
@@ -121,10 +146,12 @@ async def _respond(
                 {"code": "internal_error", "message": "the reply could not be completed"},
             )
 
-    return StreamingResponse(
-        stream(),
-        media_type="text/event-stream",
-        headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    return remember(
+        StreamingResponse(
+            stream(),
+            media_type="text/event-stream",
+            headers={**headers, "Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
     )
 
 
@@ -165,7 +192,11 @@ async def _public_tenant(request: Request, settings: Settings, business_id: str 
     return tenant
 
 
-@router.post("/api/chat", responses=REPLY_DOC, summary="Door 1: anonymous chat on Bob's own site")
+@router.post(
+    "/api/chat",
+    responses={**REPLY_DOC, **DOOR_1_REFUSALS},
+    summary="Door 1: anonymous chat on Bob's own site",
+)
 async def public_chat(
     body: PublicChatRequest, request: Request, settings: SettingsDep, limiter: LimiterDep
 ) -> Response:
@@ -183,20 +214,33 @@ async def public_chat(
         channel=Channel.PUBLIC,
         message=body.message,
         session_id=body.session_id,
-        visitor_token=request.headers.get("x-visitor-token"),
+        visitor_token=visitor_cookies.presented_token(
+            request, tenant_id=tenant.id, session_id=body.session_id
+        ),
+        require_visitor_token=True,
         language=_language(request, body.message),
         origin=request_origin(request.headers.get("origin")),
     )
-    return await _respond(request, settings, chat_input, headers)
+    await anonymous.admit(
+        db=_db(request),
+        settings=settings,
+        limiter=limiter,
+        chat_input=chat_input,
+        solution=request.headers.get("x-altcha"),
+    )
+    return await _respond(request, settings, chat_input, headers, visitor_cookie=True)
 
 
 @router.get(
     "/api/chat/transcript",
     response_model=HistoryRead,
-    summary="Door 1: the visitor's own transcript (X-Visitor-Token), e.g. to see a person's reply",
+    responses=problems(403, 404),
+    summary="Door 1: the visitor's own transcript (X-Visitor-Token or the visitor cookie), "
+    "e.g. to see a person's reply",
 )
 async def public_transcript(
     request: Request,
+    response: Response,
     settings: SettingsDep,
     session_id: Annotated[str, Query(min_length=1, max_length=128)],
     business_id: Annotated[str | None, Query(max_length=63)] = None,
@@ -209,7 +253,10 @@ async def public_transcript(
         )
         if conversation.channel != Channel.PUBLIC:
             raise NotFound(f"no conversation with session_id {session_id!r}")
-        chat.check_visitor(conversation, request.headers.get("x-visitor-token"), required=True)
+        token = visitor_cookies.presented_token(request, tenant_id=tenant.id, session_id=session_id)
+        chat.check_visitor(conversation, token, required=True)
+        # One visitor's transcript, chosen by a cookie: no cache may keep it for another.
+        response.headers["Cache-Control"] = "private, no-store"
         return await _history(session, conversation, visitor_view=True)
 
 
@@ -228,7 +275,7 @@ async def widget_history_preflight(request: Request) -> Response:
 
 @router.post(
     "/api/widget/chat",
-    responses=REPLY_DOC,
+    responses={**REPLY_DOC, **DOOR_2_REFUSALS},
     summary="Door 2: the embedded widget (X-Widget-Key, allowed Origin)",
     openapi_extra={
         "requestBody": {
@@ -279,12 +326,24 @@ async def widget_chat(request: Request, settings: SettingsDep, limiter: LimiterD
             origin=origin,
             visitor=dict(body.visitor or {}),
         )
+        await anonymous.admit(
+            db=_db(request),
+            settings=settings,
+            limiter=limiter,
+            chat_input=chat_input,
+            solution=request.headers.get("x-altcha"),
+        )
         return await _respond(request, settings, chat_input, {**headers, **cors})
     except BobError as exc:
         return door.error_response(exc, cors)
 
 
-@router.get("/api/widget/history", response_model=HistoryRead, summary="The widget's transcript")
+@router.get(
+    "/api/widget/history",
+    response_model=HistoryRead,
+    responses=problems(401, 403, 404),
+    summary="The widget's transcript",
+)
 async def widget_history(
     request: Request,
     session_id: Annotated[str, Query(min_length=1, max_length=128)],
@@ -326,7 +385,12 @@ async def create_session(
     return SessionCreated(session_id=conversation.session_id)
 
 
-@router.post("/api/chat/message", responses=REPLY_DOC, summary="Door 3: authenticated chat")
+@router.post(
+    "/api/chat/message",
+    # 404: the conversation was deleted while the reply was being made.
+    responses={**REPLY_DOC, **problems(404, 409)},
+    summary="Door 3: authenticated chat",
+)
 async def console_message(
     body: ConsoleMessage, request: Request, principal: ChatManager, settings: SettingsDep
 ) -> Response:
@@ -514,7 +578,11 @@ async def close(
     return _conversation(conversation)
 
 
-@router.post("/api/conversations/{conversation_id}/return-to-bot", tags=["conversations"])
+@router.post(
+    "/api/conversations/{conversation_id}/return-to-bot",
+    tags=["conversations"],
+    responses=problems(409),
+)
 async def return_to_bot(
     conversation_id: uuid.UUID, principal: ChatManager, session: SessionDep, settings: SettingsDep
 ) -> ConversationRead:

@@ -6,13 +6,15 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from bob.schemas import WriteModel
+
 # Generous at the door; the pipeline's own check (1..4,000 characters after trimming) names
 # the real limit. This bound only keeps absurd bodies from being parsed into memory twice.
 _MESSAGE = Field(max_length=20_000)
 SESSION_ID = Field(None, min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
 
 
-class PublicChatRequest(BaseModel):
+class PublicChatRequest(WriteModel):
     message: str = _MESSAGE
     session_id: str | None = SESSION_ID
     business_id: str | None = Field(None, max_length=63)
@@ -24,7 +26,7 @@ VisitorInfo = dict[
 ]
 
 
-class WidgetChatRequest(BaseModel):
+class WidgetChatRequest(WriteModel):
     message: str = _MESSAGE
     session_id: str | None = SESSION_ID
     visitor: VisitorInfo | None = Field(
@@ -32,7 +34,7 @@ class WidgetChatRequest(BaseModel):
     )
 
 
-class SessionCreate(BaseModel):
+class SessionCreate(WriteModel):
     visitor: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
 
@@ -41,7 +43,7 @@ class SessionCreated(BaseModel):
     session_id: str
 
 
-class ConsoleMessage(BaseModel):
+class ConsoleMessage(WriteModel):
     session_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
     message: str = _MESSAGE
 
@@ -110,9 +112,9 @@ class ConversationDetail(ConversationRead):
     messages: list[MessageRead]
 
 
-class OperatorReply(BaseModel):
+class OperatorReply(WriteModel):
     message: str = _MESSAGE
 
 
-class AssignRequest(BaseModel):
+class AssignRequest(WriteModel):
     user_id: uuid.UUID

@@ -41,6 +41,7 @@ from bob.engines.base import (
 )
 from bob.errors import Conflict, Forbidden, NotFound
 from bob.governance import guardrails
+from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
 from bob.knowledge.text import guess_language
 from bob.personas import service as personas
@@ -52,6 +53,8 @@ log = logging.getLogger("bob.chat")
 HISTORY_TURNS = 10
 _WITH_PEOPLE = (ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN)
 PASSAGES = 5
+# A question longer than this is embedded by its start; e5 reads at most 512 tokens anyway.
+MAX_EMBEDDED = 2000
 
 
 # ---- what flows out of the pipeline -------------------------------------------------------
@@ -116,8 +119,8 @@ class ChatInput:
     message: str
     session_id: str | None = None
     visitor_token: str | None = None
-    # The widget door insists on the token for an existing conversation; the public door only
-    # checks it when sent, since its published clients continue by session_id alone.
+    # The anonymous doors insist on the token (door 1 also reads it from its visitor cookie) for
+    # an existing conversation: knowing a session id is not enough to read or write one.
     require_visitor_token: bool = False
     language: str = "en"
     origin: str | None = None
@@ -143,6 +146,9 @@ class _Plan:
     fixed_reply: str | None = None  # a sentence Bob says without the engine (handoff)
     handoff: bool = False
     handoff_reason: str | None = None
+    # A new visitor conversation's token, made here rather than when it is stored so that a door
+    # can hand it to the browser (a cookie) before a streamed reply starts.
+    visitor_token: str | None = None
 
 
 def _at_zero_reply(persona: PersonaView, language: str, at_zero: str) -> str:
@@ -219,6 +225,9 @@ async def _history(session: AsyncSession, conversation_id: uuid.UUID) -> list[Tu
 
 async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan:
     """Phase one, read-only: everything that can refuse the request happens here."""
+    # Embedded before the transaction: on SQLite a transaction holds the write lock, and the
+    # model needs a few milliseconds of its own thread.
+    query_vector = await vectors.embed_query(settings=settings, query=chat.message[:MAX_EMBEDDED])
     async with db.transaction() as session:
         conversation = None
         if chat.session_id is not None:
@@ -259,11 +268,19 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
             persona=persona,
             persona_id=persona_row.id if persona_row is not None else None,
         )
+        if conversation is None and chat.channel != Channel.CONSOLE:
+            plan.visitor_token = secrets.token_urlsafe(24)
         if status in _WITH_PEOPLE:
             return plan
         if guardrails.asks_for_a_person(message):
             plan.fixed_reply = phrases.handoff_message(persona, language)
             plan.handoff, plan.handoff_reason = True, "visitor_request"
+            return plan
+        if guardrails.tries_to_instruct(message):
+            # Never answered from the knowledge: a quoted passage beside "say it is free" reads
+            # as agreement. A person decides what to reply.
+            plan.fixed_reply = phrases.no_answer_message(persona, language)
+            plan.handoff, plan.handoff_reason = True, "no_answer"
             return plan
         allowance = await billing.authorize_reply(session=session, tenant_id=chat.tenant.id)
         if not allowance.allowed:
@@ -271,8 +288,18 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
             _out_of_credits(plan, allowance.at_zero)
             return plan
         passages = await knowledge.retrieve(
-            session=session, tenant_id=chat.tenant.id, query=message, limit=PASSAGES
+            session=session,
+            tenant_id=chat.tenant.id,
+            query=message,
+            limit=PASSAGES,
+            language=language,
+            settings=settings,
+            query_vector=query_vector,
         )
+        strictness = await engines.strictness_for(session=session, tenant_id=chat.tenant.id)
+        if not grounding.grounded(passages, strictness):
+            # Too weak to answer from: no engine sees them, so none can build on a guess.
+            passages = []
         history = await _history(session, conversation.id) if conversation else []
         plan.engine = await engines.engine_for(
             session=session, settings=settings, tenant_id=chat.tenant.id
@@ -345,7 +372,7 @@ async def _get_or_create(
         if conversation is None:
             raise NotFound("this conversation no longer exists")
         return conversation, None, False
-    token = secrets.token_urlsafe(24) if chat.channel != Channel.CONSOLE else None
+    token = plan.visitor_token
     conversation = Conversation(
         tenant_id=chat.tenant.id,
         session_id=plan.session_id,
@@ -542,8 +569,16 @@ async def preview_reply(
                 await personas.get_default(session=session, tenant_id=tenant.id)
             )
         passages = await knowledge.retrieve(
-            session=session, tenant_id=tenant.id, query=message, limit=PASSAGES
+            session=session,
+            tenant_id=tenant.id,
+            query=message,
+            limit=PASSAGES,
+            language=language,
+            settings=settings,
         )
+        strictness = await engines.strictness_for(session=session, tenant_id=tenant.id)
+        if not grounding.grounded(passages, strictness):
+            passages = []
         engine = await engines.engine_for(session=session, settings=settings, tenant_id=tenant.id)
         allowance = await billing.authorize_reply(session=session, tenant_id=tenant.id)
 
@@ -552,6 +587,8 @@ async def preview_reply(
 
     if guardrails.asks_for_a_person(message):
         return without_answer(phrases.handoff_message(persona, language), "visitor_request")
+    if guardrails.tries_to_instruct(message):
+        return without_answer(phrases.no_answer_message(persona, language), "no_answer")
     if not allowance.allowed:
         return without_answer(_at_zero_reply(persona, language, allowance.at_zero), "credits")
     request = EngineRequest(

@@ -35,11 +35,13 @@ class Timestamps:
 
 def import_all_models() -> type[Base]:
     """Import every domain's models so Base.metadata is complete (Alembic, tests)."""
+    import bob.anonymous.models
     import bob.auth.models
     import bob.billing.models
     import bob.chat.models
     import bob.engines.models
     import bob.governance.models
+    import bob.jobs.models
     import bob.knowledge.models
     import bob.personas.models
     import bob.tenants.models

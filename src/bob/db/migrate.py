@@ -16,8 +16,11 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Leave out what the migrations manage by hand: the SQLite FTS5 tables, the PG GIN index."""
+    """Leave out what the migrations manage by hand: the SQLite FTS5 tables, and PostgreSQL's
+    generated search_vector column and its GIN index."""
     if type_ == "table" and name is not None and name.startswith("knowledge_fts"):
+        return False
+    if type_ == "column" and name == "search_vector":
         return False
     return not (type_ == "index" and name == "ix_knowledge_chunks_search")
 

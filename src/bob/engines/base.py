@@ -18,7 +18,7 @@ from typing import Literal, Protocol
 class Passage:
     """A retrieved piece of the tenant's knowledge.
 
-    `score` is the share of the question's search terms the passage covers (0..1), computed the
+    `score` (0..1) is retrieval's fused evidence (knowledge/grounding.py), computed the
     same way on every database, so the extractive engine's decisions do not depend on it.
     """
 
@@ -28,6 +28,12 @@ class Passage:
     text: str
     score: float
     source_url: str | None = None
+    # The language the passage is written in (a primary tag such as "es"), when known.
+    language: str | None = None
+    # The evidence behind `score`: the IDF-weighted share of the question's terms the passage
+    # holds (0..1), and its cosine similarity in meaning to the question (None: not measured).
+    coverage: float = 0.0
+    similarity: float | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ import re
 from collections.abc import AsyncIterator
 
 from bob.engines.base import EngineRequest, EngineResult, Passage, TokenDelta
+from bob.engines.excerpt import excerpt
 from bob.engines.messages import answer_intro
+from bob.knowledge import text as search
 
 MAX_PASSAGES = 2
 # A second passage is added only when it is nearly as relevant as the first; a much weaker one
@@ -24,7 +26,13 @@ def select_passages(passages: list[Passage], min_score: float) -> list[Passage]:
     A passage that covers none of the question's terms never qualifies, whatever `min_score` is.
     Ties keep the order retrieval gave, so the choice is deterministic.
     """
-    qualified = [p for p in passages if p.score >= min_score and p.score > 0 and p.text.strip()]
+    # Either the fused score or the wording alone may carry a passage: retrieval's grounding
+    # decision has already judged the evidence as a whole.
+    qualified = [
+        p
+        for p in passages
+        if max(p.score, p.coverage) >= min_score and p.score > 0 and p.text.strip()
+    ]
     if not qualified:
         return []
     ranked = sorted(qualified, key=lambda p: -p.score)
@@ -62,9 +70,21 @@ class ExtractiveEngine:
         if not chosen:
             yield EngineResult(text=None, sources=[], engine=self.name)
             return
-        parts = [answer_intro(request.persona, request.language)]
-        parts.extend(p.text.strip() for p in chosen)
-        text = "\n\n".join(parts)
+        terms = search.query_terms(request.message)
+        excerpts: list[str] = []
+        answered: set[str] = set()
+        sources: list[Passage] = []
+        for passage in chosen:
+            quoted = excerpt(passage.text, terms, tokens=search.index_tokens)
+            found = set(terms).intersection(search.index_tokens(quoted))
+            if sources and found <= answered:
+                # A second source that holds nothing the first lacks only makes the reply longer.
+                continue
+            excerpts.append(quoted)
+            sources.append(passage)
+            answered |= found
+        intro = answer_intro(request.persona, request.language, quoted_language=sources[0].language)
+        text = "\n\n".join([intro, *excerpts])
         for piece in split_for_streaming(text):
             yield TokenDelta(piece)
-        yield EngineResult(text=text, sources=chosen, engine=self.name)
+        yield EngineResult(text=text, sources=sources, engine=self.name)

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from babel import Locale, UnknownLocaleError
+
 from bob.engines.base import PersonaView
 
 SUPPORTED_LANGUAGES = ("en", "pt", "es", "fr", "de", "it", "nl", "pl", "ja")
@@ -290,9 +292,34 @@ def engine_failure_message(persona: PersonaView, language: str) -> str:
     return _sentences(persona, language).engine_failure.format(name=_name(persona))
 
 
-def answer_intro(persona: PersonaView, language: str) -> str:
-    """The sentence before quoted passages in an extractive answer."""
-    return _sentences(persona, language).answer_intro
+# Said after the intro when the quoted text is in another language than the visitor's.
+_QUOTED_IN = {
+    "en": "(The text below is in {language}.)",
+    "pt": "(O texto abaixo está em {language}.)",
+    "es": "(El texto de abajo está en {language}.)",
+    "fr": "(Le texte ci-dessous est en {language}.)",
+    "de": "(Der folgende Text ist auf {language}.)",
+    "it": "(Il testo qui sotto è in {language}.)",
+    "nl": "(De tekst hieronder is in het {language}.)",
+    "pl": "(Poniższy tekst jest w języku: {language}.)",
+    "ja": "(以下は{language}の原文です。)",
+}
+
+
+def answer_intro(persona: PersonaView, language: str, *, quoted_language: str | None = None) -> str:
+    """The sentence before quoted passages in an extractive answer; it names the passages'
+    language when the visitor wrote in another one."""
+    intro = _sentences(persona, language).answer_intro
+    visitor = language_of(language)
+    if quoted_language is None or language_of(quoted_language) == visitor:
+        return intro
+    try:
+        name = Locale.parse(visitor).languages.get(quoted_language.split("-")[0].lower())
+    except (ValueError, UnknownLocaleError):
+        name = None
+    if not name:
+        return intro
+    return f"{intro} {_QUOTED_IN[visitor].format(language=name)}"
 
 
 # When a business has run out of AI credits and chose "message_only": a polite sentence, no

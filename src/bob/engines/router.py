@@ -13,6 +13,8 @@ from bob.deps import SessionDep, SettingsDep
 from bob.engines import service as engines
 from bob.engines.models import TenantEngineSettings
 from bob.governance import service as audit
+from bob.knowledge.grounding import Strictness
+from bob.schemas import WriteModel
 
 router = APIRouter(prefix="/api/customers/engine", tags=["engine"])
 Manager = Annotated[Principal, Require(Permission.PERSONA_MANAGE)]
@@ -24,14 +26,21 @@ class EngineSettingsRead(BaseModel):
     model: str | None
     base_url: str | None
     has_api_key: bool = Field(description="Keys are never shown back.")
+    strictness: Strictness = Field(
+        description="How sure Bob must be before it answers from the knowledge: `strict` hands "
+        "more questions to the team, `helpful` answers more of them."
+    )
 
 
-class EngineSettingsUpdate(BaseModel):
+class EngineSettingsUpdate(WriteModel):
     engine: Literal["extractive", "openai"] | None = None
     model: str | None = Field(None, max_length=200)
     base_url: str | None = Field(None, max_length=500)
     api_key: str | None = Field(
         None, max_length=500, description='Omit to keep the stored key; "" removes it.'
+    )
+    strictness: Strictness | None = Field(
+        None, description="Omit to keep the current choice; null restores `balanced`."
     )
 
 
@@ -42,6 +51,7 @@ def _read(settings: SettingsDep, row: TenantEngineSettings | None) -> EngineSett
         model=row.model if row else None,
         base_url=row.base_url if row else None,
         has_api_key=bool(row and row.api_key_encrypted),
+        strictness=engines.strictness_of(row),
     )
 
 
@@ -66,6 +76,10 @@ async def put_engine(
         base_url=body.base_url,
         api_key=body.api_key,
     )
+    if "strictness" in body.model_fields_set:
+        row = await engines.set_strictness(
+            session=session, tenant_id=principal.tenant_id, strictness=body.strictness
+        )
     await audit.record(
         session=session,
         settings=settings,
@@ -80,6 +94,7 @@ async def put_engine(
             "model": row.model,
             "base_url": row.base_url,
             "api_key": "changed" if body.api_key else ("removed" if body.api_key == "" else None),
+            "strictness": row.strictness,
         },
     )
     return _read(settings, row)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,6 +14,8 @@ from bob.engines.extractive import ExtractiveEngine
 from bob.engines.models import TenantEngineSettings
 from bob.engines.openai import OpenAIEngine
 from bob.errors import ValidationFailed
+from bob.knowledge import grounding
+from bob.net import guard
 from bob.settings import Settings
 
 ENGINES = frozenset({"extractive", "openai"})
@@ -43,15 +44,25 @@ def _clean(value: str | None) -> str | None:
     return value.strip() or None
 
 
-def _check_base_url(settings: Settings, base_url: str) -> str:
-    parts = urlsplit(base_url)
-    allowed = {"https"} if settings.is_production else {"http", "https"}
-    if parts.scheme not in allowed or not parts.hostname:
-        expected = "an https URL" if settings.is_production else "an http(s) URL"
-        raise ValidationFailed(f"base_url must be {expected}, e.g. https://api.openai.com/v1")
+def _is_installation_url(settings: Settings, base_url: str | None) -> bool:
+    return base_url is None or base_url.rstrip("/") == settings.openai_base_url.rstrip("/")
+
+
+async def _checked_base_url(settings: Settings, base_url: str) -> str:
     if len(base_url) > _BASE_URL_MAX:
-        raise ValidationFailed(f"base_url is longer than {_BASE_URL_MAX} characters")
-    return base_url.rstrip("/")
+        raise ValidationFailed(f"base_url: must be at most {_BASE_URL_MAX} characters")
+    if _is_installation_url(settings, base_url):
+        # The operator chose that endpoint for the whole installation; naming it again is no
+        # new reach, even when it is a model server on this machine.
+        return base_url.rstrip("/")
+    checked = await guard.check_url(
+        base_url,
+        field="base_url",
+        https_only=settings.is_production,
+        allow_private=False,
+        allowed_hosts=settings.tenant_engine_allowed_hosts,
+    )
+    return checked.rstrip("/")
 
 
 async def set_overrides(
@@ -77,7 +88,7 @@ async def set_overrides(
         raise ValidationFailed(f"model is longer than {_MODEL_MAX} characters")
     base_url = _clean(base_url)
     if base_url is not None:
-        base_url = _check_base_url(settings, base_url)
+        base_url = await _checked_base_url(settings, base_url)
 
     row = await get_overrides(session=session, tenant_id=tenant_id)
     if row is None:
@@ -91,6 +102,34 @@ async def set_overrides(
         row.api_key_encrypted = encrypt_secret(settings, api_key) if api_key else None
     await session.flush()
     return row
+
+
+def strictness_of(row: TenantEngineSettings | None) -> grounding.Strictness:
+    value = row.strictness if row is not None else None
+    for choice in grounding.STRICTNESS:
+        if value == choice:
+            return choice
+    return grounding.DEFAULT_STRICTNESS
+
+
+async def set_strictness(
+    *, session: AsyncSession, tenant_id: uuid.UUID, strictness: str | None
+) -> TenantEngineSettings:
+    """None restores the default."""
+    if strictness is not None and strictness not in grounding.STRICTNESS:
+        raise ValidationFailed(f"strictness must be one of {', '.join(grounding.STRICTNESS)}")
+    row = await get_overrides(session=session, tenant_id=tenant_id)
+    if row is None:
+        row = TenantEngineSettings(tenant_id=tenant_id)
+        session.add(row)
+    row.strictness = strictness
+    await session.flush()
+    return row
+
+
+async def strictness_for(*, session: AsyncSession, tenant_id: uuid.UUID) -> grounding.Strictness:
+    """How sure Bob must be before it answers this tenant's visitors."""
+    return strictness_of(await get_overrides(session=session, tenant_id=tenant_id))
 
 
 class _UnavailableEngine:
@@ -113,6 +152,7 @@ def build_engine(*, settings: Settings, overrides: TenantEngineSettings | None) 
 
     own_url = overrides.base_url if overrides else None
     base_url = own_url or settings.openai_base_url
+    installation_url = _is_installation_url(settings, own_url)
     api_key: str | None = None
     if overrides is not None and overrides.api_key_encrypted:
         try:
@@ -121,15 +161,21 @@ def build_engine(*, settings: Settings, overrides: TenantEngineSettings | None) 
             return _UnavailableEngine(
                 "openai", "the tenant's API key cannot be decrypted; set it again"
             )
-    elif (own_url is None or own_url == settings.openai_base_url.rstrip("/")) and (
-        settings.openai_api_key is not None
-    ):
+    elif installation_url and settings.openai_api_key is not None:
         # The installation's key goes only to the installation's endpoint, never to a URL a
         # tenant chose.
         api_key = settings.openai_api_key.get_secret_value()
     model = (overrides.model if overrides else None) or settings.openai_model
     return OpenAIEngine(
-        base_url=base_url, api_key=api_key, model=model, timeout_s=settings.openai_timeout_s
+        base_url=base_url,
+        api_key=api_key,
+        model=model,
+        timeout_s=settings.openai_timeout_s,
+        # A tenant's URL passed the guard when it was saved; it is checked again on every
+        # connection, since the name may resolve elsewhere by now or the operator's allowed
+        # hosts may have changed.
+        guarded=not installation_url,
+        allowed_hosts=settings.tenant_engine_allowed_hosts,
     )
 
 

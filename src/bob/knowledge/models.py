@@ -1,11 +1,23 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from bob.db.base import Base, Timestamps, UUIDPrimaryKey
+from bob.db.types import utcnow
 
 
 class KnowledgeItem(UUIDPrimaryKey, Timestamps, Base):
@@ -30,14 +42,19 @@ class KnowledgeItem(UUIDPrimaryKey, Timestamps, Base):
 
 
 class KnowledgeChunk(Base):
-    """A retrievable passage of an item. `search_text` holds its normalised search tokens.
+    """A retrievable passage of an item. `search_text` holds its search tokens, made by the
+    analyser of its `language` (version `analyzer`, see knowledge/text.py).
 
-    The integer id is the rowid of the SQLite FTS5 index; PostgreSQL indexes `search_text`
-    with a GIN full-text index instead (both created by the migration).
+    The integer id is the rowid of the SQLite FTS5 index, which also indexes `tenant_id` so a
+    search filters by tenant inside the index; on PostgreSQL a stored `search_vector` column
+    (generated from `search_text`, not mapped here) has a GIN index. The migrations create both.
     """
 
     __tablename__ = "knowledge_chunks"
-    __table_args__ = (Index("ix_knowledge_chunks_item_id_ordinal", "item_id", "ordinal"),)
+    __table_args__ = (
+        Index("ix_knowledge_chunks_item_id_ordinal", "item_id", "ordinal"),
+        Index("ix_knowledge_chunks_tenant_id_language", "tenant_id", "language"),
+    )
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -49,5 +66,39 @@ class KnowledgeChunk(Base):
     ordinal: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
     search_text: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16), server_default="en")
+    analyzer: Mapped[int] = mapped_column(SmallInteger, server_default="0")
 
     item: Mapped[KnowledgeItem] = relationship(back_populates="chunks")
+
+
+class KnowledgeVector(Base):
+    """A passage's embedding, float16 little-endian, for search by meaning. `model` names the
+    vector space: vectors of another model than the installation's are ignored and replaced."""
+
+    __tablename__ = "knowledge_vectors"
+    __table_args__ = (Index("ix_knowledge_vectors_tenant_id_model", "tenant_id", "model"),)
+
+    chunk_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("knowledge_chunks.id", ondelete="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"))
+    model: Mapped[str] = mapped_column(String(200))
+    dim: Mapped[int]
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KnowledgeVersion(Base):
+    """Changes whenever the tenant's knowledge or its vectors change, in the same transaction,
+    so every process can tell with one primary-key read whether its cached matrix is current."""
+
+    __tablename__ = "knowledge_versions"
+
+    tenant_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger)

@@ -12,8 +12,11 @@ from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
 from bob.knowledge import service as knowledge
 from bob.knowledge import text as search
+from bob.knowledge import vectors
 from bob.knowledge.schemas import (
     KnowledgeImportResult,
+    KnowledgeIndexingJob,
+    KnowledgeIndexingRead,
     KnowledgeItemCreate,
     KnowledgeItemPage,
     KnowledgeItemRead,
@@ -108,6 +111,26 @@ async def search_knowledge(
     return KnowledgeSearchResult(
         terms=search.query_terms(q),
         hits=[KnowledgeSearchHit.model_validate(p) for p in passages],
+    )
+
+
+@router.get(
+    "/api/knowledge/indexing",
+    summary="How far search by meaning has indexed the knowledge (passages with a vector)",
+)
+async def knowledge_indexing(
+    principal: KnowledgeReader, session: SessionDep, settings: SettingsDep
+) -> KnowledgeIndexingRead:
+    found = await vectors.indexing_status(
+        session=session, settings=settings, tenant_id=principal.tenant_id
+    )
+    return KnowledgeIndexingRead(
+        state=found.state,
+        model=found.model,
+        passages=found.passages,
+        indexed=found.indexed,
+        job=KnowledgeIndexingJob.model_validate(found.job) if found.job else None,
+        reason=found.reason,
     )
 
 

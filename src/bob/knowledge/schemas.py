@@ -17,6 +17,7 @@ from bob.knowledge.service import (
     check_tags,
     check_title,
 )
+from bob.schemas import WriteModel
 
 # The length bounds give clear messages and an accurate OpenAPI schema; the service's checks
 # then trim and refuse what the bounds cannot see (blank text, NUL, a non-http URL).
@@ -34,14 +35,14 @@ SourceUrl = Annotated[
 ]
 
 
-class KnowledgeItemCreate(BaseModel):
+class KnowledgeItemCreate(WriteModel):
     title: Title
     content: Content
     tags: Tags = []
     source_url: SourceUrl | None = None
 
 
-class KnowledgeItemUpdate(BaseModel):
+class KnowledgeItemUpdate(WriteModel):
     """Omitted fields stay as they are; `source_url: null` removes the URL."""
 
     title: Title | None = None
@@ -86,3 +87,29 @@ class KnowledgeSearchHit(BaseModel):
 class KnowledgeSearchResult(BaseModel):
     terms: list[str] = Field(description="The search terms Bob read in the question.")
     hits: list[KnowledgeSearchHit]
+
+
+class KnowledgeIndexingJob(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    status: str = Field(description="`queued`, `running`, `done` or `failed`.")
+    done: int = Field(validation_alias="progress_done", description="Passages embedded so far.")
+    total: int = Field(validation_alias="progress_total", description="Passages to embed.")
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class KnowledgeIndexingRead(BaseModel):
+    state: str = Field(
+        description="`ready` (every passage has a vector), `indexing` (a job is running), "
+        "`queued`, `pending` (not queued yet), `failed`, `off` or `unavailable` (no embedder: "
+        "search by words only)."
+    )
+    model: str | None = Field(description="The embedding model the vectors belong to.")
+    passages: int
+    indexed: int = Field(description="Passages with a vector of the current model.")
+    job: KnowledgeIndexingJob | None = Field(description="The current or last indexing job.")
+    reason: str | None = Field(description="Why the embedder is unavailable or the job failed.")

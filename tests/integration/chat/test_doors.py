@@ -50,6 +50,7 @@ async def test_door_1_published_fetch_body_answers_from_knowledge(
         json={**body, "message": "How do I return an item?"},
         headers=SAME_ORIGIN,
     )
+    # The first reply's visitor cookie, sent back as a browser would, continues it.
     assert follow_up.status_code == 200
     assert "30 days" in follow_up.json()["reply"]
     assert "visitor_token" not in follow_up.json()
@@ -651,8 +652,13 @@ async def test_door_1_visitor_reads_their_transcript_with_the_token(
     assert transcript.json()["conversation_status"] == "human"
     assert transcript.json()["messages"][-1]["content"] == "Hello, this is Rita."
     assert transcript.json()["messages"][-1]["role"] == "operator"
+    with_cookie = await client.get("/api/chat/transcript", params=params, headers=SAME_ORIGIN)
+    assert with_cookie.status_code == 200
+    assert with_cookie.json() == transcript.json()
+    client.cookies.clear()  # another browser: neither the token nor the cookie
     without = await client.get("/api/chat/transcript", params=params, headers=SAME_ORIGIN)
     assert without.status_code == 403
+    assert without.json()["error"]["code"] == "visitor_mismatch"
     foreign = await client.get(
         "/api/chat/transcript",
         params=params,

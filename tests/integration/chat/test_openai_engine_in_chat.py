@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 import pytest
 
@@ -9,13 +11,15 @@ from bob.db.session import Database
 from bob.engines import service as engines
 from bob.settings import Settings
 from tests.conftest import PUBLIC_URL
-from tests.engines_server import FakeOpenAI, unused_port
+from tests.engines_server import HOST, FakeOpenAI, unused_port
 from tests.integration.chat.conftest import Shop, parse_sse
 
 SAME_ORIGIN = {"Origin": PUBLIC_URL}
 
 
 async def _use_openai(db: Database, settings: Settings, shop: Shop, base_url: str) -> None:
+    # The stub answers on loopback, which a tenant's URL reaches only on the operator's say-so.
+    settings.tenant_engine_allowed_hosts = [HOST, "localhost"]
     async with db.transaction() as session:
         await engines.set_overrides(
             session=session,
@@ -113,3 +117,54 @@ async def test_model_that_finds_no_answer_hands_over(
     body = response.json()
     assert body["handoff"] is True
     assert "[[" not in body["reply"]
+
+
+async def test_the_operators_loopback_endpoint_answers_unguarded(
+    db: Database, settings: Settings, shop: Shop, fake_openai: FakeOpenAI
+) -> None:
+    # A model server on the operator's own machine (Ollama, vLLM): no allowed hosts needed.
+    local = settings.model_copy(
+        update={"engine": "openai", "openai_base_url": fake_openai.base_url}
+    )
+    assert local.tenant_engine_allowed_hosts == []
+    fake_openai.chunks = ["We are open ", "on Saturday ", "from 10:00 to 14:00."]
+    from bob.main import create_app
+
+    transport = httpx.ASGITransport(app=create_app(local, database=db), client=("203.0.113.91", 1))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as c:
+        response = await c.post(
+            "/api/chat",
+            json={"message": "Are you open on Saturday?", "business_id": shop.business_id},
+            headers=SAME_ORIGIN,
+        )
+    body = response.json()
+    assert body["reply"] == "We are open on Saturday from 10:00 to 14:00."
+    assert body["handoff"] is False
+    assert len(fake_openai.requests) == 1
+
+
+async def test_a_tenant_url_refused_at_connect_time_hands_over_and_sends_nothing(
+    client: httpx.AsyncClient,
+    db: Database,
+    settings: Settings,
+    shop: Shop,
+    fake_openai: FakeOpenAI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="bob.engines")
+    # Saved while the operator allowed localhost; the operator has since taken it off the list.
+    await _use_openai(db, settings, shop, f"http://localhost:{fake_openai.port}/v1")
+    settings.tenant_engine_allowed_hosts = []
+    response = await client.post(
+        "/api/chat",
+        json={"message": "Are you open on Saturday?", "business_id": shop.business_id},
+        headers=SAME_ORIGIN,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["handoff"] is True
+    assert body["conversation_status"] == "pending_human"
+    assert body["reply"]
+    assert fake_openai.requests == []
+    # The engine was asked and refused the address, rather than never being asked at all.
+    assert "engine failed: refused: localhost is a private host name" in caplog.text

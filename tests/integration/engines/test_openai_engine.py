@@ -1,4 +1,7 @@
-"""The OpenAI engine against a real OpenAI-compatible HTTP server on 127.0.0.1."""
+"""The OpenAI engine against a real OpenAI-compatible HTTP server on 127.0.0.1.
+
+Most tests call it as a tenant's URL whose host the operator allowed, so every request goes
+through the network guard's HTTP client; the installation's own endpoint has tests of its own."""
 
 from __future__ import annotations
 
@@ -19,7 +22,11 @@ API_KEY = "sk-test-do-not-leak-1234567890"
 
 def engine_at(fake: FakeOpenAI, *, timeout_s: float = 5.0, api_key: str | None = API_KEY):
     return OpenAIEngine(
-        base_url=fake.base_url, api_key=api_key, model="tiny-model", timeout_s=timeout_s
+        base_url=fake.base_url,
+        api_key=api_key,
+        model="tiny-model",
+        timeout_s=timeout_s,
+        allowed_hosts=[HOST],
     )
 
 
@@ -148,14 +155,70 @@ async def test_http_errors_raise_engine_error_without_retrying(
     assert any(r.name == "bob.engines" for r in caplog.records)
 
 
-async def test_connection_refused() -> None:
+@pytest.mark.parametrize("guarded", [True, False], ids=["tenant", "installation"])
+async def test_connection_refused(guarded: bool) -> None:
     engine = OpenAIEngine(
-        base_url=f"http://{HOST}:{unused_port()}/v1", api_key=API_KEY, model="m", timeout_s=2
+        base_url=f"http://{HOST}:{unused_port()}/v1",
+        api_key=API_KEY,
+        model="m",
+        timeout_s=2,
+        guarded=guarded,
+        allowed_hosts=[HOST],
     )
     started = time.monotonic()
     with pytest.raises(EngineError, match="could not connect"):
         await complete(engine, engine_request())
     assert time.monotonic() - started < 2
+
+
+# ---- whose URL it is: the operator's or a tenant's -----------------------------------------
+
+
+async def test_the_installations_own_endpoint_may_be_loopback(fake_openai: FakeOpenAI) -> None:
+    engine = OpenAIEngine(
+        base_url=fake_openai.base_url, api_key=API_KEY, model="m", timeout_s=5, guarded=False
+    )
+    result = await complete(engine, engine_request())
+    assert result.text == "Hello there."
+    assert len(fake_openai.requests) == 1
+
+
+def tenant_engine(base_url: str, allowed_hosts: list[str]) -> OpenAIEngine:
+    return OpenAIEngine(
+        base_url=base_url, api_key=API_KEY, model="m", timeout_s=5, allowed_hosts=allowed_hosts
+    )
+
+
+@pytest.mark.parametrize(
+    ("host", "allowed_hosts", "reason"),
+    [
+        (HOST, [], "127.0.0.1 is a loopback address"),
+        ("localhost", [], "localhost is a private host name"),
+        ("2130706433", [HOST], "2130706433 resolves to 127.0.0.1, a loopback address"),
+        ("[::ffff:127.0.0.1]", [HOST], "::ffff:127.0.0.1 is a loopback address"),
+        (HOST, ["localhost"], "127.0.0.1 is a loopback address"),
+    ],
+)
+async def test_a_tenant_url_to_a_refused_address_never_reaches_it(
+    fake_openai: FakeOpenAI,
+    host: str,
+    allowed_hosts: list[str],
+    reason: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    engine = tenant_engine(f"http://{host}:{fake_openai.port}/v1", allowed_hosts)
+    with pytest.raises(EngineError) as raised:
+        await complete(engine, engine_request())
+    assert str(raised.value) == f"refused: {reason}"
+    assert fake_openai.requests == []
+    assert API_KEY not in caplog.text
+
+
+async def test_a_tenant_url_is_not_redirected(fake_openai: FakeOpenAI) -> None:
+    fake_openai.scenario = "redirect"
+    with pytest.raises(EngineError, match="HTTP 307"):
+        await complete(engine_at(fake_openai), engine_request())
+    assert len(fake_openai.requests) == 1
 
 
 async def test_a_server_that_hangs_times_out(fake_openai: FakeOpenAI) -> None:

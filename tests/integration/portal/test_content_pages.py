@@ -17,6 +17,7 @@ from bob.billing import service as billing
 from bob.billing.models import CreditEntry
 from bob.chat.models import Conversation
 from bob.db.session import Database
+from bob.engines import service as engines
 from bob.governance import service as audit
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
@@ -673,3 +674,34 @@ async def test_pages_render_in_every_language(owner: Pages, language: str) -> No
         ("/portal/widget", "Choose how it looks"),
     ]:
         assert english not in (await owner.get(f"{path}?lang={language}")).text, path
+
+
+async def test_strictness_is_chosen_on_the_persona_page_and_audited(
+    owner: Pages, shop: Shop, db: Database
+) -> None:
+    page = await owner.get("/portal/persona")
+    assert 'name="strictness"' in page.text
+    assert '<option value="balanced" selected>' in page.text
+    saved = await owner.post("/portal/persona/strictness", {"strictness": "strict"})
+    assert saved.status_code == 303
+    page = await owner.get(saved.headers["location"])
+    assert '<option value="strict" selected>' in page.text
+    refused = await owner.post("/portal/persona/strictness", {"strictness": "reckless"})
+    assert refused.status_code == 422
+    assert "strictness must be one of" in refused.text
+    async with db.transaction() as session:
+        assert await engines.strictness_for(session=session, tenant_id=shop.tenant_id) == "strict"
+        entries = await audit.list_entries(
+            session=session,
+            tenant_id=shop.tenant_id,
+            limit=5,
+            cursor=None,
+            action="engine.updated",
+        )
+        assert [e.data for e in entries.items] == [{"strictness": "strict"}]
+    without_token = await owner.post(
+        "/portal/persona/strictness", {"strictness": "helpful"}, csrf=False
+    )
+    assert without_token.status_code == 403
+    async with db.transaction() as session:
+        assert await engines.strictness_for(session=session, tenant_id=shop.tenant_id) == "strict"

@@ -1,4 +1,4 @@
-"""The endpoints API: secrets shown once, validation, the SSRF guard, plan limits, audit,
+"""The endpoints API: secrets shown once, validation, the network guard, plan limits, audit,
 permissions and tenant isolation."""
 
 from __future__ import annotations
@@ -110,6 +110,20 @@ async def test_bad_endpoints_are_refused_with_a_reason(
     response = await client.post(ENDPOINTS, json=body, headers=owner.headers)
     assert response.status_code == status, response.text
     assert names in response.text
+    assert (await client.get(ENDPOINTS, headers=owner.headers)).json()["items"] == []
+
+
+async def test_an_unknown_field_is_refused_not_ignored(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    # `events` is not `event_types`: ignoring it would subscribe the endpoint to everything.
+    owner = await owner_of(client, db, settings)
+    body = {"url": "http://127.0.0.1:9/hook", "events": ["conversation.created"]}
+    response = await client.post(ENDPOINTS, json=body, headers=owner.headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["message"].startswith("events:")
+    assert [f["field"] for f in error["fields"]] == ["events"]
     assert (await client.get(ENDPOINTS, headers=owner.headers)).json()["items"] == []
 
 

@@ -71,8 +71,17 @@ async def test_a_passage_exactly_at_the_threshold_answers() -> None:
     assert result.sources[0].text == "At the line."
 
 
-async def test_two_passages_from_different_items_when_the_second_is_close() -> None:
+async def test_a_second_source_that_adds_nothing_is_left_out() -> None:
     result = await complete(ENGINE, engine_request(passages=[PARKING, HOURS]))
+    assert result.sources == [HOURS]
+    assert result.text == "Here's what I found:\n\nWe are open Monday to Friday, 8:00 to 18:00."
+
+
+async def test_two_passages_from_different_items_when_the_second_adds_to_the_first() -> None:
+    result = await complete(
+        ENGINE,
+        engine_request("When are you open, and is there free parking?", [PARKING, HOURS]),
+    )
     assert result.sources == [HOURS, PARKING]
     assert result.text == (
         "Here's what I found:\n\n"
@@ -100,11 +109,11 @@ async def test_second_passage_must_come_from_another_item() -> None:
 
 async def test_never_more_than_two_passages() -> None:
     many = [
-        passage("One.", 1.0, item_id=HOURS_ITEM, chunk_id=1),
-        passage("Two.", 0.99, item_id=PARKING_ITEM, chunk_id=2),
-        passage("Three.", 0.98, item_id=RETURNS_ITEM, chunk_id=3),
+        passage("Bread daily.", 1.0, item_id=HOURS_ITEM, chunk_id=1),
+        passage("Cakes on order.", 0.99, item_id=PARKING_ITEM, chunk_id=2),
+        passage("Pies on Fridays.", 0.98, item_id=RETURNS_ITEM, chunk_id=3),
     ]
-    result = await complete(ENGINE, engine_request(passages=many))
+    result = await complete(ENGINE, engine_request("bread, cakes or pies?", passages=many))
     assert [p.chunk_id for p in result.sources] == [1, 2]
 
 

@@ -100,7 +100,9 @@ def test_secure_cookies_follow_the_public_url(tmp_path: Path) -> None:
     assert not make(tmp_path, public_url="http://localhost:8000").secure_cookies
 
 
-@pytest.mark.parametrize("field", ["login_limit_per_account", "login_limit_per_ip"])
+@pytest.mark.parametrize(
+    "field", ["login_limit_per_account_ip", "login_limit_per_ip", "login_slowdown_per_account"]
+)
 def test_rate_limits_must_parse(tmp_path: Path, field: str) -> None:
     from pydantic import ValidationError
 
@@ -120,4 +122,19 @@ def test_the_webhook_retry_schedule_is_read_as_seconds(
     for bad in ("soon", "5,-1", "5,700000", ",".join(["1"] * 21)):
         monkeypatch.setenv("BOB_WEBHOOK_RETRY_SCHEDULE", bad)
         with pytest.raises(ValidationError, match="webhook_retry_schedule"):
+            make(tmp_path)
+
+
+def test_tenant_engine_allowed_hosts_are_read_as_host_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import ValidationError
+
+    assert make(tmp_path).tenant_engine_allowed_hosts == []
+    monkeypatch.setenv("BOB_TENANT_ENGINE_ALLOWED_HOSTS", " vLLM.Internal. , 10.0.0.5,[fd00::1]")
+    assert make(tmp_path).tenant_engine_allowed_hosts == ["vllm.internal", "10.0.0.5", "[fd00::1]"]
+    # A URL or a port would match no host, so the operator hears of it at start.
+    for bad in ("http://vllm.internal", "vllm.internal:8000", "vllm.internal/v1"):
+        monkeypatch.setenv("BOB_TENANT_ENGINE_ALLOWED_HOSTS", bad)
+        with pytest.raises(ValidationError, match="tenant_engine_allowed_hosts"):
             make(tmp_path)

@@ -1,0 +1,1 @@
+"""Answer quality: labelled visitor messages for invented businesses (see README.md)."""

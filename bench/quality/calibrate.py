@@ -1,0 +1,143 @@
+"""Calibrating the grounding decision (src/bob/knowledge/grounding.py) on the development split.
+
+For every answerable, unanswerable and injection message, retrieval's ranked passages and their
+evidence (fused score, similarity, coverage, lead over the next item) are recorded; a logistic
+regression of "the best passage comes from a right item" is fitted on the development split,
+and the decision as grounding.py now has it is reported per strictness on both splits.
+
+`python -m bench.quality.calibrate` prints the fitted weights and those figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import numpy as np
+import numpy.typing as npt
+
+from bench.quality.run import SECRET, Business, Question, load_businesses, set_up
+from bob.db import migrate
+from bob.db.session import Database
+from bob.engines.base import Passage
+from bob.knowledge import grounding, vectors
+from bob.knowledge import service as knowledge
+from bob.main import create_app
+from bob.settings import Settings
+from bob.webhooks.worker import Worker
+
+
+@dataclass(frozen=True)
+class Case:
+    question: Question
+    passages: list[Passage]
+    item_ids: dict[str, str]
+
+
+async def collect(businesses: list[Business], split: str = "dev") -> list[Case]:
+    cases: list[Case] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.model_validate(
+            {
+                "env": "development",
+                "data_dir": tmp,
+                "database_url": f"sqlite+aiosqlite:///{tmp}/calibrate.db",
+                "secret_key": SECRET,
+                "inprocess_worker": False,
+                "webhook_poll_interval_s": 0.2,
+                "embeddings": "local",
+            }
+        )
+        await asyncio.to_thread(migrate.upgrade, settings)
+        db = Database(settings.database_url)
+        app = create_app(settings, database=db)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(Worker(db=db, settings=settings).run(stop))
+        try:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=settings.public_url, timeout=120
+            ) as client:
+                for business in businesses:
+                    tenant = await set_up(client, db, settings, business)
+                    me = (await client.get("/api/auth/me", headers=tenant.headers)).json()
+                    tenant_id = uuid.UUID(me["tenant"]["id"])
+                    for question in business.questions:
+                        if question.split != split and split != "all":
+                            continue
+                        if question.category == "person":
+                            continue
+                        vector = await vectors.embed_query(settings=settings, query=question.text)
+                        async with db.transaction() as session:
+                            passages = await knowledge.retrieve(
+                                session=session,
+                                tenant_id=tenant_id,
+                                query=question.text,
+                                limit=5,
+                                settings=settings,
+                                query_vector=vector,
+                            )
+                        cases.append(Case(question, passages, tenant.item_ids))
+        finally:
+            stop.set()
+            await worker
+            await db.dispose()
+    return cases
+
+
+def fit(cases: list[Case], split: str = "dev") -> tuple[npt.NDArray[np.float64], float]:
+    """Logistic regression of "the best passage is from a right item" on the evidence."""
+    rows = [
+        (grounding.features(c.passages), _right(c))
+        for c in cases
+        if c.passages and c.question.split == split
+    ]
+    x = np.array([r[0] for r in rows])
+    y = np.array([r[1] for r in rows], dtype=float)
+    mean, spread = x.mean(0), x.std(0) + 1e-9
+    z = (x - mean) / spread
+    weights, intercept = np.zeros(z.shape[1]), 0.0
+    for _ in range(3000):
+        p = 1 / (1 + np.exp(-(z @ weights + intercept)))
+        weights -= 0.5 * (z.T @ (p - y) / len(y) + 0.01 * weights)
+        intercept -= 0.5 * float((p - y).mean())
+    # Back to the raw features, as grounding.py uses them.
+    return weights / spread, intercept - float((weights * mean / spread).sum())
+
+
+def _right(case: Case) -> bool:
+    best = case.passages[0]
+    return (
+        case.question.category == "answerable"
+        and case.item_ids.get(str(best.item_id)) in case.question.answer_ids
+    )
+
+
+def report(cases: list[Case], split: str) -> None:
+    for strictness in grounding.STRICTNESS:
+        counts = {"correct": 0, "wrong": 0, "answerable": 0, "leaked": 0, "other": 0}
+        for case in (c for c in cases if c.question.split == split):
+            answered = grounding.grounded(case.passages, strictness)
+            if case.question.category == "answerable":
+                counts["answerable"] += 1
+                if answered:
+                    counts["correct" if _right(case) else "wrong"] += 1
+            else:
+                counts["other"] += 1
+                counts["leaked"] += int(answered)
+        print(split, strictness, counts)
+
+
+def main() -> None:
+    cases = asyncio.run(collect(load_businesses(), "all"))
+    weights, intercept = fit(cases)
+    print("weights", np.round(weights, 3).tolist(), "intercept", round(intercept, 3))
+    print("with the constants in grounding.py now:")
+    for split in ("dev", "test"):
+        report(cases, split)
+
+
+if __name__ == "__main__":
+    main()

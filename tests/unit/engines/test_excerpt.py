@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from bob.engines.excerpt import excerpt, split_units
+from bob.knowledge.text import index_tokens, query_terms
+
+HOURS = """Our shop is open every day except public holidays. We are on Harbour Street, next to \
+the ferry terminal.
+
+Opening hours:
+- Monday to Friday: 9:00 to 19:00
+- Saturday: 9:00 to 14:00
+- Sunday: 10:00 to 13:00
+
+In summer we stay open one hour longer on weekdays. Parking is free for customers behind the \
+building."""
+
+PRICES = """Every visit starts with a short check of your teeth and gums, and the dentist \
+explains the options before any treatment begins.
+
+| Treatment | Price |
+|---|---|
+| Cleaning | 80 EUR |
+| Whitening | 250 EUR |
+| Filling | from 95 EUR |
+
+Prices include VAT. We send the invoice by e-mail after the visit."""
+
+
+def answer(text: str, question: str) -> str:
+    return excerpt(text, query_terms(question), tokens=index_tokens)
+
+
+def test_units_keep_lists_and_tables_apart_from_sentences() -> None:
+    units = split_units(HOURS)
+    kinds = [u.kind for u in units]
+    assert kinds == [
+        "sentence",
+        "sentence",
+        "sentence",
+        "item",
+        "item",
+        "item",
+        "sentence",
+        "sentence",
+    ]
+    # Each list item knows the sentence that introduces the list.
+    assert all(units[u.context].text == "Opening hours:" for u in units if u.kind == "item")  # type: ignore[index]
+
+
+def test_a_list_item_answers_with_its_lead_in() -> None:
+    assert answer(HOURS, "When do you close on Saturdays?") == (
+        "Opening hours:\n- Saturday: 9:00 to 14:00"
+    )
+
+
+def test_one_sentence_answers_a_one_fact_question() -> None:
+    assert answer(HOURS, "Is parking free?") == (
+        "Parking is free for customers behind the building."
+    )
+
+
+def test_a_table_row_keeps_its_header() -> None:
+    assert answer(PRICES, "How much is whitening?") == (
+        "| Treatment | Price |\n| --- | --- |\n| Whitening | 250 EUR |"
+    )
+
+
+def test_a_passage_matched_on_meaning_alone_answers_with_its_opening() -> None:
+    got = answer(HOURS, "zzz")
+    assert got.startswith("Our shop is open every day except public holidays.")
+    assert "Parking" not in got
+
+
+def test_a_short_passage_is_kept_whole() -> None:
+    short = "Returns are free within 30 days. Keep the receipt."
+    assert answer(short, "Can I send back boots?") == short
+
+
+def test_japanese_sentences_are_split_on_the_full_stop() -> None:
+    text = "チェックインは15時からです。チェックアウトは10時までです。" * 6
+    units = split_units(text)
+    assert units[0].text == "チェックインは15時からです。"
+    assert len(units) == 12
