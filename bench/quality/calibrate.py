@@ -11,23 +11,16 @@ and the decision as grounding.py now has it is reported per strictness on both s
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import uuid
 from dataclasses import dataclass
 
-import httpx
 import numpy as np
 import numpy.typing as npt
 
-from bench.quality.run import SECRET, Business, Question, load_businesses, set_up
-from bob.db import migrate
-from bob.db.session import Database
+from bench.quality.run import Business, Question, load_businesses, running_bob, set_up
 from bob.engines.base import Passage
 from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
-from bob.main import create_app
-from bob.settings import Settings
-from bob.webhooks.worker import Worker
 
 
 @dataclass(frozen=True)
@@ -39,51 +32,27 @@ class Case:
 
 async def collect(businesses: list[Business], split: str = "dev") -> list[Case]:
     cases: list[Case] = []
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings.model_validate(
-            {
-                "env": "development",
-                "data_dir": tmp,
-                "database_url": f"sqlite+aiosqlite:///{tmp}/calibrate.db",
-                "secret_key": SECRET,
-                "inprocess_worker": False,
-                "webhook_poll_interval_s": 0.2,
-                "embeddings": "local",
-            }
-        )
-        await asyncio.to_thread(migrate.upgrade, settings)
-        db = Database(settings.database_url)
-        app = create_app(settings, database=db)
-        stop = asyncio.Event()
-        worker = asyncio.create_task(Worker(db=db, settings=settings).run(stop))
-        try:
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=settings.public_url, timeout=120
-            ) as client:
-                for business in businesses:
-                    tenant = await set_up(client, db, settings, business)
-                    me = (await client.get("/api/auth/me", headers=tenant.headers)).json()
-                    tenant_id = uuid.UUID(me["tenant"]["id"])
-                    for question in business.questions:
-                        if question.split != split and split != "all":
-                            continue
-                        if question.category == "person":
-                            continue
-                        vector = await vectors.embed_query(settings=settings, query=question.text)
-                        async with db.transaction() as session:
-                            passages = await knowledge.retrieve(
-                                session=session,
-                                tenant_id=tenant_id,
-                                query=question.text,
-                                limit=5,
-                                settings=settings,
-                                query_vector=vector,
-                            )
-                        cases.append(Case(question, passages, tenant.item_ids))
-        finally:
-            stop.set()
-            await worker
-            await db.dispose()
+    async with running_bob({"embeddings": "local"}) as (client, db, settings):
+        for business in businesses:
+            tenant = await set_up(client, db, settings, business)
+            me = (await client.get("/api/auth/me", headers=tenant.headers)).json()
+            tenant_id = uuid.UUID(me["tenant"]["id"])
+            for question in business.questions:
+                if question.split != split and split != "all":
+                    continue
+                if question.category == "person":
+                    continue
+                vector = await vectors.embed_query(settings=settings, query=question.text)
+                async with db.transaction() as session:
+                    passages = await knowledge.retrieve(
+                        session=session,
+                        tenant_id=tenant_id,
+                        query=question.text,
+                        limit=5,
+                        settings=settings,
+                        query_vector=vector,
+                    )
+                cases.append(Case(question, passages, tenant.item_ids))
     return cases
 
 

@@ -49,7 +49,8 @@ import tempfile
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -373,11 +374,12 @@ def _selected(business: Business, split: Split) -> list[Question]:
     return [q for q in business.questions if split == "all" or q.split == split]
 
 
-async def evaluate(
-    configuration: Configuration, businesses: Sequence[Business], split: Split = "all"
-) -> list[Outcome]:
-    """Every selected message of every business, on a fresh database with these settings."""
-    outcomes: list[Outcome] = []
+@asynccontextmanager
+async def running_bob(
+    overrides: dict[str, Any],
+) -> AsyncIterator[tuple[httpx.AsyncClient, Database, Settings]]:
+    """Bob on a fresh temporary SQLite database with these settings, its worker running (it
+    indexes knowledge for search by meaning), and an in-process client."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.model_validate(
             {
@@ -387,27 +389,35 @@ async def evaluate(
                 "secret_key": SECRET,
                 "inprocess_worker": False,
                 "webhook_poll_interval_s": 0.2,
-                **configuration.overrides,
+                **overrides,
             }
         )
         await asyncio.to_thread(migrate.upgrade, settings)
         db = Database(settings.database_url)
         app = create_app(settings, database=db)
-        # The worker runs background jobs such as indexing knowledge for search by meaning.
         stop = asyncio.Event()
         worker = asyncio.create_task(Worker(db=db, settings=settings).run(stop))
         try:
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url=settings.public_url, timeout=120
             ) as client:
-                for business in businesses:
-                    tenant = await set_up(client, db, settings, business)
-                    for question in _selected(business, split):
-                        outcomes.append(await ask(client, tenant, question))
+                yield client, db, settings
         finally:
             stop.set()
             await worker
             await db.dispose()
+
+
+async def evaluate(
+    configuration: Configuration, businesses: Sequence[Business], split: Split = "all"
+) -> list[Outcome]:
+    """Every selected message of every business, on a fresh database with these settings."""
+    outcomes: list[Outcome] = []
+    async with running_bob(configuration.overrides) as (client, db, settings):
+        for business in businesses:
+            tenant = await set_up(client, db, settings, business)
+            for question in _selected(business, split):
+                outcomes.append(await ask(client, tenant, question))
     return outcomes
 
 
