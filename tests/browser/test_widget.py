@@ -250,7 +250,7 @@ async def test_a_person_takes_over_and_the_visitor_sees_the_reply(
     assert "Sam here" in await operator.inner_text()
     link = operator.locator("a")
     assert await link.get_attribute("href") == "https://example.com/help"
-    assert await link.get_attribute("rel") == "noopener noreferrer"
+    assert await link.get_attribute("rel") == "noopener noreferrer nofollow"
     assert widget_errors(probe) == []
 
 

@@ -55,6 +55,9 @@ class PersonaName(BaseModel):
 class SourceRef(BaseModel):
     title: str
     id: str
+    source_url: str | None = Field(
+        None, description="The page the knowledge item came from (http or https), if any."
+    )
 
 
 class ChatReplyRead(BaseModel):

@@ -70,7 +70,7 @@ class ChatReply:
     reply: str | None
     persona_name: str
     handoff: bool
-    sources: list[dict[str, str]]
+    sources: list[dict[str, str | None]]
     conversation_status: str
     credits_used: int
     visitor_token: str | None = None
@@ -98,7 +98,7 @@ class Token:
 
 @dataclass(frozen=True)
 class Sources:
-    sources: list[dict[str, str]]
+    sources: list[dict[str, str | None]]
 
 
 @dataclass(frozen=True)
@@ -170,10 +170,13 @@ def new_session_id() -> str:
     return "sess_" + secrets.token_urlsafe(16)
 
 
-def _sources(passages: list[Passage]) -> list[dict[str, str]]:
-    seen: dict[uuid.UUID, dict[str, str]] = {}
+def _sources(passages: list[Passage]) -> list[dict[str, str | None]]:
+    seen: dict[uuid.UUID, dict[str, str | None]] = {}
     for passage in passages:
-        seen.setdefault(passage.item_id, {"title": passage.title, "id": str(passage.item_id)})
+        seen.setdefault(
+            passage.item_id,
+            {"title": passage.title, "id": str(passage.item_id), "source_url": passage.source_url},
+        )
     return list(seen.values())
 
 
@@ -425,7 +428,7 @@ async def _store(
     plan: _Plan,
     reply_text: str | None,
     result: EngineResult | None,
-    sources: list[dict[str, str]],
+    sources: list[dict[str, str | None]],
     latency_ms: int,
     cost: int,
 ) -> ChatReply:
@@ -539,7 +542,7 @@ class Preview:
     # Why Bob would hand over instead: visitor_request, credits, no_answer or engine_failure.
     handoff_reason: str | None
     passages: list[Passage]
-    sources: list[dict[str, str]]
+    sources: list[dict[str, str | None]]
     persona_name: str
     engine: str
     credits_used: int

@@ -63,6 +63,15 @@
     source = Bob.listen(url, handlers);
   }
 
+  // Bob's and the team's messages arrive as text; they are shown as Markdown, built as nodes.
+  function render(root) {
+    if (!window.BobMarkdown) return;
+    root.querySelectorAll("[data-markdown]").forEach(function (node) {
+      node.replaceChildren(BobMarkdown.render(node.textContent));
+      node.removeAttribute("data-markdown");
+    });
+  }
+
   function conversationOf(payload) {
     return payload && payload.data && payload.data.conversation ? payload.data.conversation : {};
   }
@@ -101,6 +110,7 @@
     var transcript = document.getElementById("transcript");
     var scroller = document.getElementById("transcript-scroll");
     var toBottom = function () { scroller.scrollTop = scroller.scrollHeight; };
+    render(transcript);
     toBottom();
     var refreshDetail = coalesce(function () {
       return fetchPart(detail.getAttribute("data-live")).then(function (content) {
@@ -118,6 +128,7 @@
           if (empty) empty.remove();
           // Appended, never replaced: the log announces only what is new.
           transcript.appendChild(item);
+          render(item);
         });
         if (near) toBottom();
       });

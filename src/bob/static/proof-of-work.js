@@ -1,7 +1,9 @@
-// Solves the proof-of-work challenge a business may ask of a new conversation on Bob's own chat
-// page (door 1). The challenge is ALTCHA v2 with iterated SHA-256: find the counter whose key
-// starts with keyPrefix. SubtleCrypto needs a secure context (https, or localhost).
-(function () {
+// Solves the proof-of-work challenge a business may ask of a new conversation, on Bob's own chat
+// page (door 1) and in the widget (door 2), whose bundle includes this file (bob/widget/bundle.py):
+// this top-level var is a global on a page and a local in the bundle. The challenge is ALTCHA v2
+// with iterated SHA-256: find the counter whose key starts with keyPrefix. SubtleCrypto needs a
+// secure context (https, or localhost).
+var BobProofOfWork = (function () {
   "use strict";
 
   function bytes(h) {
@@ -52,5 +54,5 @@
     return from(0);
   }
 
-  window.BobProofOfWork = { solve: solve };
+  return { solve: solve };
 })();

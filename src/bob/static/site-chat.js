@@ -19,21 +19,37 @@
 
   function remember() { sessionStorage.setItem(storeKey, JSON.stringify(saved)); }
 
-  function add(role, text, sources, id) {
+  function add(role, text, sources, id, author) {
     if (id) { if (shown[id]) return; shown[id] = true; }
     var item = document.createElement("li");
     item.className = "msg msg-" + role;
-    var body = document.createElement("p");
-    body.textContent = text; // never innerHTML: replies are data, not markup
-    item.appendChild(body);
+    if (author) item.appendChild(paragraph("msg-who", author));
+    if (role === "assistant" || role === "operator") {
+      // Replies are Markdown, built as DOM nodes (markdown.js), never parsed as HTML.
+      var body = document.createElement("div");
+      body.className = "msg-text";
+      body.appendChild(BobMarkdown.render(text));
+      item.appendChild(body);
+    } else {
+      item.appendChild(paragraph("", text));
+    }
     if (sources && sources.length) {
-      var cite = document.createElement("p");
-      cite.className = "msg-sources";
-      cite.textContent = "Source: " + sources.map(function (s) { return s.title; }).join(", ");
+      var cite = paragraph("msg-sources", "Source: ");
+      sources.forEach(function (s, i) {
+        if (i) cite.appendChild(document.createTextNode(", "));
+        cite.appendChild(BobMarkdown.link(s.source_url, s.title));
+      });
       item.appendChild(cite);
     }
     log.appendChild(item);
     item.scrollIntoView({ block: "end" });
+  }
+
+  function paragraph(className, text) {
+    var p = document.createElement("p");
+    p.className = className;
+    p.textContent = text;
+    return p;
   }
 
   function poll() {
@@ -44,7 +60,7 @@
       .then(function (data) {
         if (!data) return;
         data.messages.forEach(function (m) {
-          if (m.role === "operator") add("operator", (m.author_name ? m.author_name + ": " : "") + m.content, null, m.id);
+          if (m.role === "operator") add("operator", m.content, null, m.id, m.author_name);
         });
         if (data.conversation_status === "bot" || data.conversation_status === "closed") stopPolling();
       })

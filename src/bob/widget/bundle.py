@@ -23,7 +23,11 @@ from bob.widget import door
 from bob.widget import service as widget
 
 router = APIRouter(tags=["widget"])
-WIDGET_SOURCE = Path(__file__).parent.parent / "static" / "widget" / "widget.js"
+STATIC = Path(__file__).parent.parent / "static"
+WIDGET_SOURCE = STATIC / "widget" / "widget.js"
+# Also loaded with <script> by Bob's own pages. Each is one top-level `var`, which the bundle's
+# wrapper function keeps local: the widget adds no global to a site but window.Bob.
+SHARED_SOURCES = (STATIC / "markdown.js", STATIC / "proof-of-work.js")
 # Short enough that a change in Widget Setup reaches visitors within a minute.
 BUNDLE_MAX_AGE = 60
 # Starlette names the charset only for text/* types; a script's is stated all the same.
@@ -46,11 +50,14 @@ SCRIPT_REPLIES: dict[int | str, dict[str, Any]] = {
 
 @cache
 def _source() -> str:
-    return WIDGET_SOURCE.read_text(encoding="utf-8").strip()
+    """The widget function, as an expression that also sees the shared scripts' vars."""
+    shared = "\n".join(path.read_text(encoding="utf-8").strip() for path in SHARED_SOURCES)
+    widget = WIDGET_SOURCE.read_text(encoding="utf-8").strip()
+    return f"(function () {{\n{shared}\nreturn {widget};\n}})()"
 
 
 def _script(config: dict[str, Any]) -> str:
-    return f"({_source()})({json.dumps(config, ensure_ascii=False)}, document.currentScript);\n"
+    return f"{_source()}({json.dumps(config, ensure_ascii=False)}, document.currentScript);\n"
 
 
 def _headers() -> dict[str, str]:

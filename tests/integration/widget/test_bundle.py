@@ -11,6 +11,7 @@ import pytest
 from bob.auth.permissions import Role
 from bob.db.session import Database
 from bob.settings import Settings
+from bob.widget import bundle
 from tests.factories import bearer, make_admin, make_member, make_tenant
 
 SITE = "https://shop.example.com"
@@ -121,6 +122,29 @@ async def test_both_scripts_are_javascript_in_utf_8_and_answer_head(
     assert missing.status_code == 404
     assert missing.content == b""
     assert missing.headers["content-type"] == "application/javascript; charset=utf-8"
+
+
+async def test_both_scripts_include_the_shared_renderer_and_solver_once(
+    client: httpx.AsyncClient, db: Database, settings: Settings
+) -> None:
+    made, _ = await _tenant(client, db, settings)
+    shared = [path.read_text(encoding="utf-8").strip() for path in bundle.SHARED_SOURCES]
+    for path in (f"/widget/{made.tenant.id}/widget.js", "/widget/loader.js"):
+        got = await client.get(path)
+        assert got.headers["content-type"] == "application/javascript; charset=utf-8"
+        for source in shared:
+            assert got.text.count(source) == 1, path
+        assert got.text.count("var BobMarkdown =") == 1
+        assert got.text.count("subtle.digest") == 1  # the widget has no solver of its own
+        head = await client.head(path)
+        assert head.status_code == 200
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["etag"] == got.headers["etag"]
+        assert int(head.headers["content-length"]) == len(got.content)
+    widget = bundle.WIDGET_SOURCE.read_text(encoding="utf-8")
+    assert "BobMarkdown.render(" in widget
+    assert "BobProofOfWork.solve" in widget
 
 
 async def test_legacy_loader_carries_no_key(client: httpx.AsyncClient) -> None:

@@ -1,9 +1,9 @@
 function (config, script) {
-  // Bob's chat widget. The server serves this function wrapped as
-  // (this)(config, document.currentScript); see README.md next to this file.
+  // Bob's chat widget. The server serves this function, after the shared markdown.js and
+  // proof-of-work.js, called as (this)(config, document.currentScript); see README.md here.
   // Plain DOM, no dependencies. Everything lives in a shadow root, so the host page's CSS
   // cannot reach in and ours cannot leak out. Visitor, operator and model text only ever
-  // goes through textContent / createTextNode, never through HTML parsing.
+  // goes through textContent / createTextNode (BobMarkdown too), never through HTML parsing.
   "use strict";
 
   var w = window, d = document;
@@ -108,7 +108,12 @@ function (config, script) {
     ".log { flex: 1; display: flex; flex-direction: column; gap: 8px; padding: 16px; overflow-y: auto; overscroll-behavior: contain; }",
     ".log:focus-visible { outline-offset: -3px; }",
     ".m { max-width: 85%; padding: 8px 12px; border-radius: 12px; overflow-wrap: anywhere; }",
-    ".m .t { white-space: pre-wrap; }",
+    ".visitor .t { white-space: pre-wrap; }",
+    ".t p, .t ul, .t ol, .t table { margin: 0 0 8px; } .t > :last-child { margin-bottom: 0; }",
+    ".t ul, .t ol { padding-left: 20px; }",
+    ".t table { display: block; max-width: 100%; overflow-x: auto; border-collapse: collapse; font-size: 13px; }",
+    ".t th, .t td { padding: 2px 6px; border: 1px solid var(--line); text-align: left; vertical-align: top; }",
+    ".t code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; }",
     ".m a { color: inherit; text-decoration: underline; }",
     ".assistant, .typing { align-self: flex-start; background: var(--b); border-bottom-left-radius: 4px; }",
     ".visitor { align-self: flex-end; background: var(--a); color: var(--on); border-bottom-right-radius: 4px; }",
@@ -367,7 +372,7 @@ function (config, script) {
       if (ev === "token" && data && typeof data.text === "string") {
         if (!b) { typing(false); b = bubble("assistant"); }
         streamed += data.text;
-        b.t.textContent = streamed;
+        write(b, streamed);
         down(false);
       } else if (ev === "done" && data) {
         finished = true;
@@ -417,51 +422,7 @@ function (config, script) {
     return get("/api/widget/challenge").then(function (r) {
       if (!r.ok) throw new Error("HTTP " + r.status);
       return r.json();
-    }).then(work);
-  }
-
-  // ALTCHA v2 with iterated SHA-256: find the counter whose key starts with keyPrefix, in batches
-  // so SubtleCrypto's calls overlap. Needs a secure context (https, or localhost).
-  function work(c) {
-    var p = c.parameters, subtle = w.crypto && w.crypto.subtle;
-    if (!subtle) throw new Error("SubtleCrypto is unavailable on this page");
-    var s = bytes(p.salt + p.nonce), pre = String(p.keyPrefix).toLowerCase(), len = p.keyLength || 32;
-    var head = Math.ceil(pre.length / 2);
-    function key(i) {
-      var b = new Uint8Array(s.length + 4);
-      b.set(s);
-      new DataView(b.buffer).setUint32(s.length, i);
-      var round = function (data, k) {
-        return subtle.digest("SHA-256", data).then(function (h) { return k > 1 ? round(h, k - 1) : new Uint8Array(h); });
-      };
-      return round(b, p.cost || 1);
-    }
-    function from(i) {
-      var batch = [];
-      for (var j = 0; j < 512; j++) batch.push(key(i + j));
-      return Promise.all(batch).then(function (keys) {
-        for (var j = 0; j < keys.length; j++) {
-          if (hex(keys[j].subarray(0, head)).indexOf(pre) === 0) {
-            var solution = { counter: i + j, derivedKey: hex(keys[j].subarray(0, len)) };
-            return btoa(JSON.stringify({ challenge: c, solution: solution }));
-          }
-        }
-        if (i > 4e6) throw new Error("no solution found");
-        return from(i + 512);
-      });
-    }
-    return from(0);
-  }
-
-  function bytes(h) {
-    var a = new Uint8Array(h.length >> 1);
-    for (var i = 0; i < a.length; i++) a[i] = parseInt(h.substr(i * 2, 2), 16);
-    return a;
-  }
-
-  function hex(a) {
-    for (var s = "", i = 0; i < a.length; i++) s += (a[i] < 16 ? "0" : "") + a[i].toString(16);
-    return s;
+    }).then(BobProofOfWork.solve);
   }
 
   function done(data, b) {
@@ -584,39 +545,30 @@ function (config, script) {
     b.appendChild(body);
     ui.log.insertBefore(b, dots);
     down(true);
-    return { el: b, t: body };
+    return { el: b, t: body, role: role };
   }
 
-  // Sets a bubble's text, with http(s) links made clickable, and its sources.
+  // The visitor's own words stay as typed; Bob's and the team's replies are Markdown.
+  function write(b, text) {
+    if (b.role === "visitor") { b.t.textContent = text; return; }
+    b.t.textContent = "";
+    b.t.appendChild(BobMarkdown.render(text));
+  }
+
+  // Sets a bubble's text and its sources, each linked to its page when it has one.
   function fill(b, text, sources, id) {
-    var node = b.t, s = String(text == null ? "" : text), re = /https?:\/\/[^\s<>"]+/gi, at = 0, m;
-    node.textContent = "";
-    while ((m = re.exec(s))) {
-      var url = trimUrl(m[0]);
-      if (!/^https?:\/\/[^\/?#]/i.test(url)) continue;
-      node.appendChild(d.createTextNode(s.slice(at, m.index)));
-      var a = el("a", null, url);
-      a.href = url;
-      a.target = "_blank";
-      a.rel = "noopener noreferrer";
-      node.appendChild(a);
-      at = re.lastIndex = m.index + url.length;
+    write(b, String(text == null ? "" : text));
+    var cited = (Array.isArray(sources) ? sources : []).filter(function (x) { return x && x.title; });
+    if (cited.length) {
+      var src = el("div", "src", t.sources + " ");
+      cited.forEach(function (x, i) {
+        if (i) src.appendChild(d.createTextNode(", "));
+        src.appendChild(BobMarkdown.link(x.source_url, String(x.title)));
+      });
+      b.el.appendChild(src);
     }
-    node.appendChild(d.createTextNode(s.slice(at)));
-    var titles = (Array.isArray(sources) ? sources : []).map(function (x) { return x && x.title; }).filter(Boolean);
-    if (titles.length) b.el.appendChild(el("div", "src", t.sources + " " + titles.join(", ")));
     if (id) shown[id] = 1;
     down(false);
-  }
-
-  // Drops trailing punctuation, but keeps a ")" that closes a "(" inside the URL.
-  function trimUrl(u) {
-    var c;
-    while ((c = u.charAt(u.length - 1)) && ".,;:!?'\")]}".indexOf(c) >= 0) {
-      if (c === ")" && u.split("(").length >= u.split(")").length) break;
-      u = u.slice(0, -1);
-    }
-    return u;
   }
 
   function typing(on) {
