@@ -11,6 +11,7 @@ and the decision as grounding.py now has it is reported per strictness on both s
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from bench.quality.run import Business, Question, load_businesses, running_bob, 
 from bob.engines.base import Passage
 from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
+from bob.knowledge.text import guess_language
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Case:
     question: Question
     passages: list[Passage]
     item_ids: dict[str, str]
+    language: str | None = None
 
 
 async def collect(businesses: list[Business], split: str = "dev") -> list[Case]:
@@ -42,6 +45,8 @@ async def collect(businesses: list[Business], split: str = "dev") -> list[Case]:
                     continue
                 if question.category == "person":
                     continue
+                # As the chat pipeline does: the message's own language, else the browser's.
+                language = guess_language(question.text) or question.language or business.language
                 vector = await vectors.embed_query(settings=settings, query=question.text)
                 async with db.transaction() as session:
                     passages = await knowledge.retrieve(
@@ -49,17 +54,18 @@ async def collect(businesses: list[Business], split: str = "dev") -> list[Case]:
                         tenant_id=tenant_id,
                         query=question.text,
                         limit=5,
+                        language=language,
                         settings=settings,
                         query_vector=vector,
                     )
-                cases.append(Case(question, passages, tenant.item_ids))
+                cases.append(Case(question, passages, tenant.item_ids, language))
     return cases
 
 
 def fit(cases: list[Case], split: str = "dev") -> tuple[npt.NDArray[np.float64], float]:
     """Logistic regression of "the best passage is from a right item" on the evidence."""
     rows = [
-        (grounding.features(c.passages), _right(c))
+        (grounding.features(c.passages, c.question.text, c.language), _right(c))
         for c in cases
         if c.passages and c.question.split == split
     ]
@@ -88,7 +94,9 @@ def report(cases: list[Case], split: str) -> None:
     for strictness in grounding.STRICTNESS:
         counts = {"correct": 0, "wrong": 0, "answerable": 0, "leaked": 0, "other": 0}
         for case in (c for c in cases if c.question.split == split):
-            answered = grounding.grounded(case.passages, strictness)
+            answered = grounding.grounded(
+                case.passages, strictness, question=case.question.text, language=case.language
+            )
             if case.question.category == "answerable":
                 counts["answerable"] += 1
                 if answered:
@@ -99,10 +107,38 @@ def report(cases: list[Case], split: str) -> None:
         print(split, strictness, counts)
 
 
+def sweep(
+    cases: list[Case], weights: npt.NDArray[np.float64], intercept: float, split: str
+) -> None:
+    """What each probability threshold would give with the fitted weights: answerable answered
+    right and wrong, unanswerable and injections answered (all in % of their kind)."""
+    chosen = [c for c in cases if c.question.split == split and c.passages]
+    for threshold in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        right = wrong = leaked = answerable = other = 0
+        for case in chosen:
+            evidence = np.array(
+                grounding.features(case.passages, case.question.text, case.language)
+            )
+            answered = 1 / (1 + math.exp(-(float(evidence @ weights) + intercept))) >= threshold
+            if case.question.category == "answerable":
+                answerable += 1
+                right += int(answered and _right(case))
+                wrong += int(answered and not _right(case))
+            else:
+                other += 1
+                leaked += int(answered)
+        print(
+            f"{split} p>={threshold}: right {100 * right / answerable:.0f}% wrong "
+            f"{100 * wrong / answerable:.1f}% unanswerable answered {100 * leaked / other:.0f}%"
+        )
+
+
 def main() -> None:
     cases = asyncio.run(collect(load_businesses(), "all"))
     weights, intercept = fit(cases)
     print("weights", np.round(weights, 3).tolist(), "intercept", round(intercept, 3))
+    for split in ("dev", "test"):
+        sweep(cases, weights, intercept, split)
     print("with the constants in grounding.py now:")
     for split in ("dev", "test"):
         report(cases, split)

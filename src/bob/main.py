@@ -23,6 +23,7 @@ from bob.anonymous.router import router as anonymous_router
 from bob.auth import service as auth
 from bob.auth.router import router as auth_router
 from bob.billing.router import router as billing_router
+from bob.chat import person_requests
 from bob.chat.router import router as chat_router
 from bob.db import migrate
 from bob.db.session import Database
@@ -154,6 +155,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         await check_migrated(db, settings)
         await _bootstrap_admin(app)
         await embeddings.preload(settings)
+        await person_requests.prepare(settings)
         stop = asyncio.Event()
         worker = (
             asyncio.create_task(Worker(db=db, settings=settings).run(stop))

@@ -183,8 +183,9 @@ class Settings(BaseSettings):
         0.5,
         ge=0,
         le=1,
-        description="Share of a question's terms a passage must cover for the extractive "
-        "engine to answer with it; below it Bob hands over instead of guessing.",
+        description="Share of a question's terms a passage judged on wording alone (no "
+        "embeddings) must cover for the extractive engine to quote it; whether Bob answers at "
+        "all is the grounding decision (the tenant's strictness).",
     )
     chat_limit_per_ip: str = Field(
         "30/minute", description="Chat messages per client IP on the public and widget doors."

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.auth.tokens import hash_opaque_token
 from bob.billing import service as billing
+from bob.chat import person_requests
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
 from bob.db.session import Database
 from bob.db.types import utcnow
@@ -231,6 +232,7 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
     # Embedded before the transaction: on SQLite a transaction holds the write lock, and the
     # model needs a few milliseconds of its own thread.
     query_vector = await vectors.embed_query(settings=settings, query=chat.message[:MAX_EMBEDDED])
+    wants_a_person = await person_requests.resembles(settings, query_vector)
     async with db.transaction() as session:
         conversation = None
         if chat.session_id is not None:
@@ -275,7 +277,7 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
             plan.visitor_token = secrets.token_urlsafe(24)
         if status in _WITH_PEOPLE:
             return plan
-        if guardrails.asks_for_a_person(message):
+        if wants_a_person or guardrails.asks_for_a_person(message):
             plan.fixed_reply = phrases.handoff_message(persona, language)
             plan.handoff, plan.handoff_reason = True, "visitor_request"
             return plan
@@ -300,7 +302,7 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
             query_vector=query_vector,
         )
         strictness = await engines.strictness_for(session=session, tenant_id=chat.tenant.id)
-        if not grounding.grounded(passages, strictness):
+        if not grounding.grounded(passages, strictness, question=message, language=language):
             # Too weak to answer from: no engine sees them, so none can build on a guess.
             passages = []
         history = await _history(session, conversation.id) if conversation else []
@@ -564,8 +566,10 @@ async def preview_reply(
     charged exactly as a visitor's reply would be, because the engine costs the same; the ledger
     entry says "Answer preview" and points at no message.
     """
+    message = guardrails.check_input(message)
+    query_vector = await vectors.embed_query(settings=settings, query=message[:MAX_EMBEDDED])
+    wants_a_person = await person_requests.resembles(settings, query_vector)
     async with db.transaction() as session:
-        message = guardrails.check_input(message)
         language = guess_language(message) or phrases.language_of(language)
         if persona is None:
             persona = _persona_view(
@@ -578,9 +582,10 @@ async def preview_reply(
             limit=PASSAGES,
             language=language,
             settings=settings,
+            query_vector=query_vector,
         )
         strictness = await engines.strictness_for(session=session, tenant_id=tenant.id)
-        if not grounding.grounded(passages, strictness):
+        if not grounding.grounded(passages, strictness, question=message, language=language):
             passages = []
         engine = await engines.engine_for(session=session, settings=settings, tenant_id=tenant.id)
         allowance = await billing.authorize_reply(session=session, tenant_id=tenant.id)
@@ -588,7 +593,7 @@ async def preview_reply(
     def without_answer(reply: str, reason: str | None) -> Preview:
         return Preview(reply, False, reason, passages, [], persona.name, engine.name, 0)
 
-    if guardrails.asks_for_a_person(message):
+    if wants_a_person or guardrails.asks_for_a_person(message):
         return without_answer(phrases.handoff_message(persona, language), "visitor_request")
     if guardrails.tries_to_instruct(message):
         return without_answer(phrases.no_answer_message(persona, language), "no_answer")

@@ -34,6 +34,19 @@ class Passage:
     # holds (0..1), and its cosine similarity in meaning to the question (None: not measured).
     coverage: float = 0.0
     similarity: float | None = None
+    # The similarity in standard deviations above the tenant's passages' mean for this question
+    # (knowledge/vectors.py DenseHit.relative); None: not measured.
+    relative: float | None = None
+    # The question's similarity to each of the passage's units (sentences, list items, table
+    # rows, in `split_units` order); empty when not measured or the passage is one unit.
+    unit_similarities: tuple[float, ...] = ()
+
+    @property
+    def best_similarity(self) -> float | None:
+        """The closest of the passage and its units to the question."""
+        if self.similarity is None:
+            return None
+        return max((self.similarity, *self.unit_similarities))
 
 
 @dataclass(frozen=True)

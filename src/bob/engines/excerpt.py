@@ -2,9 +2,10 @@
 
 A visitor who asks when the shop closes on Saturdays wants the Saturday line, not the whole
 opening-hours page. A passage is cut into units (sentences, list items, table rows), each unit is
-scored by the weighted share of the question's terms it holds, and the best units are kept in
-their original order with what they need to be read alone: a list item keeps the sentence that
-introduces the list, a table row keeps the table's header.
+scored by the weighted share of the question's terms it holds, plus a bonus when it states the
+kind of fact the question asks for (a price for "how much", a time for "what time"), and the
+best units are kept in their original order with what they need to be read alone: a list item
+keeps the sentence that introduces the list, a table row keeps the table's header.
 """
 
 from __future__ import annotations
@@ -14,6 +15,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from bob.knowledge import answer_types, grounding
+from bob.knowledge.answer_types import AnswerType
+from bob.knowledge.text import Term
+
 # A passage this short is already one fact; cutting it would only lose context.
 SHORT_PASSAGE_CHARS = 240
 MAX_UNITS = 3
@@ -22,6 +27,14 @@ MAX_UNITS = 3
 COMPANION_RATIO = 0.5
 # A lead-in sentence or a table header that answers best brings the list or table it introduces.
 MAX_FOLLOWERS = 6
+# What stating the asked kind of fact is worth, against the share of the question's terms (0..1):
+# "valor da diária em janeiro" is answered by the table row with the prices, not by the sentence
+# that repeats "diária".
+TYPE_BONUS = 0.5
+# What a unit's closeness in meaning to the question is worth (grounding.meaning, 0..1), where
+# its units were embedded: "What forms of payment do you take?" is answered by "We accept Visa,
+# Mastercard…", which shares none of its words, rather than by "Payment is due on the day".
+MEANING_WEIGHT = 1.0
 
 _ITEM = re.compile(r"^\s{0,3}(?:[-*+\u2022\u30fb]|\d{1,3}[.)])\s+")
 _ROW = re.compile(r"^\s*\|.*\|\s*$")
@@ -104,13 +117,22 @@ def split_units(text: str) -> list[Unit]:
 
 
 def _score(
-    terms: Sequence[str], weights: Mapping[str, float], tokens: Callable[[str], list[str]]
-) -> Callable[[str], tuple[float, frozenset[str]]]:
-    total = sum(weights.get(t, 1.0) for t in terms) or 1.0
+    terms: Sequence[Term],
+    weights: Mapping[str, float],
+    tokens: Callable[[str], list[str]],
+    wanted: frozenset[AnswerType],
+) -> Callable[[str, float | None], tuple[float, frozenset[str]]]:
+    total = sum(weights.get(t.key, 1.0) for t in terms) or 1.0
 
-    def score(text: str) -> tuple[float, frozenset[str]]:
-        found = frozenset(terms).intersection(tokens(text))
-        return sum(weights.get(t, 1.0) for t in found) / total, found
+    def score(text: str, similarity: float | None) -> tuple[float, frozenset[str]]:
+        present = set(tokens(text))
+        found = frozenset(t.key for t in terms if t.found_in(present))
+        value = sum(weights.get(key, 1.0) for key in found) / total
+        if any(answer_types.holds(text, kind) for kind in wanted):
+            value += TYPE_BONUS
+        if similarity is not None:
+            value += MEANING_WEIGHT * grounding.meaning(similarity)
+        return value, found
 
     return score
 
@@ -138,25 +160,32 @@ def _render(units: Sequence[Unit], chosen: Sequence[int]) -> str:
 
 def excerpt(
     text: str,
-    terms: Sequence[str],
+    terms: Sequence[Term],
     *,
     tokens: Callable[[str], list[str]],
     weights: Mapping[str, float] | None = None,
+    wanted: frozenset[AnswerType] = frozenset(),
+    similarities: Sequence[float] = (),
     max_units: int = MAX_UNITS,
 ) -> str:
     """The units of `text` that answer a question with search `terms`, ready to show.
 
     `tokens` turns text into search tokens the same way the question's terms were made;
-    `weights` (e.g. inverse document frequencies) make rare terms count more. With no unit
-    holding any term, the passage matched on meaning rather than words: its opening units, which
-    usually state what the passage is about, are returned.
+    `weights` (e.g. inverse document frequencies) make rare terms count more; `wanted` are the
+    kinds of fact the question asks for (knowledge/answer_types.py); `similarities` are the
+    question's to each unit, in `split_units` order, where they were measured. With no unit
+    holding any of that, its opening units, which usually state what the passage is about, are
+    returned.
     """
     text = text.strip()
     units = split_units(text)
     if len(text) <= SHORT_PASSAGE_CHARS or len(units) <= 2:
         return text
-    score = _score(terms, weights or {}, tokens)
-    scored = [score(unit.text) for unit in units]
+    score = _score(terms, weights or {}, tokens, wanted)
+    # Measured on the units as they were split when the passage was indexed; a passage split
+    # differently since then is scored on its words alone.
+    measured = list(similarities) if len(similarities) == len(units) else [None] * len(units)
+    scored = [score(unit.text, near) for unit, near in zip(units, measured, strict=True)]
     order = sorted(range(len(units)), key=lambda i: (-scored[i][0], i))
     best = order[0]
     if scored[best][0] <= 0:
@@ -172,13 +201,26 @@ def excerpt(
         picked.append(index)
         covered |= found
     chosen = set(picked)
-    for index in picked:
-        # "We rent this gear for the weekend:" answers "how much to rent a tent?" only with
-        # the list below it.
-        followers = [i for i, u in enumerate(units) if u.context == index]
+    if units[best].kind == "row":
+        # A row picked for what it states (a price) but no more about the question than its
+        # neighbours ("the daily rate in January" against a table of rooms by season): the
+        # question does not single it out, so the table answers, not the first row.
+        siblings = [
+            i for i, u in enumerate(units) if u.kind == "row" and u.block == units[best].block
+        ]
+        if all(scored[i][1] == scored[best][1] for i in siblings):
+            chosen.update(siblings[:MAX_FOLLOWERS])
+    # "We rent this gear for the weekend:" answers "how much to rent a tent?" only with the
+    # list or table below it, and a table's header only with its rows.
+    leads = list(picked)
+    while leads:
+        index = leads.pop()
+        followers = [i for i, u in enumerate(units) if u.context == index and i not in chosen]
         relevant = [i for i in followers if scored[i][0] > 0]
-        chosen.update((relevant or followers)[:MAX_FOLLOWERS])
-    for index in picked:
+        added = (relevant or followers)[:MAX_FOLLOWERS]
+        chosen.update(added)
+        leads.extend(i for i in added if units[i].kind == "header")
+    for index in sorted(chosen):
         context = units[index].context
         while context is not None and context not in chosen:
             chosen.add(context)

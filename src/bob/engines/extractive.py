@@ -8,7 +8,9 @@ from collections.abc import AsyncIterator
 from bob.engines.base import EngineRequest, EngineResult, Passage, TokenDelta
 from bob.engines.excerpt import excerpt
 from bob.engines.messages import answer_intro
+from bob.knowledge import answer_types
 from bob.knowledge import text as search
+from bob.knowledge.text import Term
 
 MAX_PASSAGES = 2
 # A second passage is added only when it is nearly as relevant as the first; a much weaker one
@@ -23,15 +25,18 @@ _TOKEN = re.compile(r"\S+\s*|\s+")
 def select_passages(passages: list[Passage], min_score: float) -> list[Passage]:
     """The passages to answer with: the best one, and the best from another item if close to it.
 
-    A passage that covers none of the question's terms never qualifies, whatever `min_score` is.
-    Ties keep the order retrieval gave, so the choice is deterministic.
+    Passages measured in meaning as well as wording (`similarity` set) come from retrieval's
+    calibrated grounding decision, which has already judged them as a whole: a question in
+    another language shares no word with the passage that answers it. Passages judged on wording
+    alone must cover `min_score` of the question, and one that covers none of its terms never
+    qualifies, whatever `min_score` is. Ties keep the order retrieval gave, so the choice is
+    deterministic.
     """
-    # Either the fused score or the wording alone may carry a passage: retrieval's grounding
-    # decision has already judged the evidence as a whole.
     qualified = [
         p
         for p in passages
-        if max(p.score, p.coverage) >= min_score and p.score > 0 and p.text.strip()
+        if p.text.strip()
+        and (p.similarity is not None or (max(p.score, p.coverage) >= min_score and p.score > 0))
     ]
     if not qualified:
         return []
@@ -41,7 +46,7 @@ def select_passages(passages: list[Passage], min_score: float) -> list[Passage]:
     for candidate in ranked[1:]:
         if candidate.item_id == best.item_id:
             continue
-        if candidate.score >= SECOND_PASSAGE_RATIO * best.score:
+        if candidate.score >= SECOND_PASSAGE_RATIO * best.score and candidate.score > 0:
             chosen.append(candidate)
         break
     return chosen[:MAX_PASSAGES]
@@ -70,13 +75,29 @@ class ExtractiveEngine:
         if not chosen:
             yield EngineResult(text=None, sources=[], engine=self.name)
             return
-        terms = search.query_terms(request.message)
+        wanted = answer_types.asked(request.message)
         excerpts: list[str] = []
-        answered: set[str] = set()
+        answered: set[Term] = set()
         sources: list[Passage] = []
         for passage in chosen:
-            quoted = excerpt(passage.text, terms, tokens=search.index_tokens)
-            found = set(terms).intersection(search.index_tokens(quoted))
+            # The question's terms as this passage's language analyses them, so that a unit's
+            # words and the question's meet in one form whatever language either is in.
+            terms = search.question_terms(
+                request.message, passage.language, question_language=request.language
+            )
+
+            def tokens(text: str, language: str | None = passage.language) -> list[str]:
+                return search.index_tokens(text, language)
+
+            quoted = excerpt(
+                passage.text,
+                terms,
+                tokens=tokens,
+                wanted=wanted,
+                similarities=passage.unit_similarities,
+            )
+            present = set(tokens(quoted))
+            found = {term for term in terms if term.found_in(present)}
             if sources and found <= answered:
                 # A second source that holds nothing the first lacks only makes the reply longer.
                 continue

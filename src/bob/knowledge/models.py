@@ -73,8 +73,9 @@ class KnowledgeChunk(Base):
 
 
 class KnowledgeVector(Base):
-    """A passage's embedding, float16 little-endian, for search by meaning. `model` names the
-    vector space: vectors of another model than the installation's are ignored and replaced."""
+    """A passage's embedding (and its units'), float16 little-endian, for search by meaning.
+    `model` names the vector space: vectors of another model than the installation's are
+    ignored and replaced."""
 
     __tablename__ = "knowledge_vectors"
     __table_args__ = (Index("ix_knowledge_vectors_tenant_id_model", "tenant_id", "model"),)
@@ -89,6 +90,10 @@ class KnowledgeVector(Base):
     model: Mapped[str] = mapped_column(String(200))
     dim: Mapped[int]
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+    # The passage's units (engines/excerpt.py split_units: sentences, list items, table rows),
+    # each embedded, in order, `dim` float16 values each; None for a one-unit passage. They are
+    # read only for the few passages a question retrieves, never loaded into the matrix.
+    units: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -25,7 +25,7 @@ from bob.governance import service as audit
 from bob.governance.service import Actor
 from bob.knowledge import grounding, lexical, vectors
 from bob.knowledge import text as search
-from bob.knowledge.models import KnowledgeChunk, KnowledgeItem
+from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
 from bob.pagination import Cursor, Page
 from bob.settings import Settings
 
@@ -144,8 +144,23 @@ _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _SENTENCE_END = re.compile("(?<=[.!?\u2026])(?=\\s)|(?<=[\u3002\uff01\uff1f])")
 
 
+# A line that asks a question, as FAQ pages write them: "What are your opening hours?",
+# "**¿Aceptan tarjetas?**", "Q: Can I bring my dog?", 「駐車場はありますか？」.  # noqa: RUF003
+_QUESTION_LINE = re.compile(
+    r"^\s*(?:[*_]{1,2})?(?:(?:Q|P|Pergunta|Pregunta)\s*[:.]\s*)?.{3,200}[?\uff1f](?:[*_]{1,2})?\s*$"
+)
+# List items and table rows stay in their list or table even when they end in a question mark.
+_ITEM_LINE = re.compile(r"^\s{0,3}(?:[-*+\u2022]|\d{1,3}[.)])\s+|^\s*\|")
+
+
+def _is_question(line: str) -> bool:
+    return _QUESTION_LINE.match(line) is not None and not _ITEM_LINE.match(line)
+
+
 def _blocks(content: str) -> list[tuple[bool, str]]:
-    """(is_heading, text) for each heading line and each paragraph."""
+    """(is_heading, text) for each heading line and each paragraph. A question on a line of its
+    own counts as a heading: a pasted FAQ page becomes one passage per question and answer, each
+    saying what it answers, instead of passages that run several answers together."""
     blocks: list[tuple[bool, str]] = []
     paragraph: list[str] = []
 
@@ -159,6 +174,9 @@ def _blocks(content: str) -> list[tuple[bool, str]]:
         if heading:
             end_paragraph()
             blocks.append((True, heading.group(1).strip()))
+        elif _is_question(line):
+            end_paragraph()
+            blocks.append((True, line.strip()))
         elif line.strip():
             paragraph.append(line.rstrip())
         else:
@@ -680,6 +698,7 @@ async def retrieve(
         session=session, tenant_id=tenant_id, query=query, language=language, limit=pool
     )
     similarity: dict[int, float] = {}
+    relative: dict[int, float | None] = {}
     if query_vector is not None and settings is not None:
         dense = await vectors.dense_candidates(
             session=session,
@@ -689,12 +708,16 @@ async def retrieve(
             limit=DENSE_POOL,
         )
         similarity = {hit.chunk_id: hit.similarity for hit in dense}
+        relative = {hit.chunk_id: hit.relative for hit in dense}
     lexical_hits = {hit.chunk_id: hit for hit in hits}
     # A passage the nearest-in-meaning list did not reach is at most as similar as its last.
     floor = min(similarity.values()) if similarity else None
+    measured = [r for r in relative.values() if r is not None]
+    relative_floor = min(measured) if measured else None
     ids = list(dict.fromkeys([*lexical_hits, *list(similarity)[:pool]]))
     if not ids:
         return []
+    model = query_vector.model if query_vector is not None and similarity else ""
     rows = await session.execute(
         select(
             KnowledgeChunk.id,
@@ -703,8 +726,14 @@ async def retrieve(
             KnowledgeChunk.language,
             KnowledgeItem.title,
             KnowledgeItem.source_url,
+            KnowledgeVector.units,
+            KnowledgeVector.dim,
         )
         .join(KnowledgeItem, KnowledgeItem.id == KnowledgeChunk.item_id)
+        .outerjoin(
+            KnowledgeVector,
+            (KnowledgeVector.chunk_id == KnowledgeChunk.id) & (KnowledgeVector.model == model),
+        )
         # The candidates are already this tenant's; filtering again costs nothing and keeps
         # isolation from resting on one query.
         .where(
@@ -733,6 +762,12 @@ async def retrieve(
                 language=hit.language if hit is not None else row.language,
                 coverage=coverage,
                 similarity=near,
+                relative=relative.get(chunk_id, relative_floor),
+                unit_similarities=(
+                    vectors.unit_similarities(row.units, row.dim, query_vector)
+                    if query_vector is not None and row.units is not None
+                    else ()
+                ),
             )
         )
     # Ties keep the pooled order (full-text rank first), so results are deterministic.

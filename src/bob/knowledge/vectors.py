@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.db.session import Database
 from bob.db.types import utcnow
+from bob.engines.excerpt import split_units
 from bob.jobs import service as jobs
 from bob.jobs.models import Job, JobStatus
 from bob.jobs.runner import JobContext, JobFailed
@@ -45,12 +46,19 @@ INLINE_MAX_CHUNKS = 8
 # Passages embedded between two progress reports of a job.
 JOB_BATCH = 32
 STORED = np.dtype("<f2")
+# Fewer passages than this have no spread of similarities to stand out from.
+MIN_SPREAD = 5
 
 
 @dataclass(frozen=True)
 class DenseHit:
     chunk_id: int
     similarity: float  # cosine similarity, -1 to 1
+    # How far above the tenant's other passages this one stands for this question, in standard
+    # deviations of their similarities. Questions in another language than the knowledge, or
+    # short ones, shift every similarity down together; this measure does not move with them.
+    # None when the tenant has too few passages for their spread to mean anything.
+    relative: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,14 @@ def encode(vector: npt.NDArray[np.float32]) -> bytes:
 
 def decode(blob: bytes, dim: int) -> Vector:
     return np.frombuffer(blob, dtype=STORED, count=dim).astype(np.float32)
+
+
+def unit_similarities(blob: bytes | None, dim: int, query: QueryVector) -> tuple[float, ...]:
+    """Cosine similarity of the question to each stored unit of a passage (empty: none)."""
+    if not blob or dim != len(query.vector):
+        return ()
+    units = np.frombuffer(blob, dtype=STORED).reshape(-1, dim).astype(np.float32)
+    return tuple(float(x) for x in units @ query.vector)
 
 
 def passage_text(title: str, text: str) -> str:
@@ -218,7 +234,13 @@ async def dense_candidates(
     count = min(limit, len(scores))
     top = np.argpartition(-scores, count - 1)[:count]
     top = top[np.argsort(-scores[top], kind="stable")]
-    return [DenseHit(int(matrix.ids[i]), float(scores[i])) for i in top]
+    if len(scores) < MIN_SPREAD:
+        return [DenseHit(int(matrix.ids[i]), float(scores[i]), None) for i in top]
+    mean, spread = float(scores.mean()), float(scores.std()) or 1.0
+    return [
+        DenseHit(int(matrix.ids[i]), float(scores[i]), (float(scores[i]) - mean) / spread)
+        for i in top
+    ]
 
 
 # ---- indexing -----------------------------------------------------------------------------
@@ -233,14 +255,30 @@ def _missing_query(tenant_id: uuid.UUID, model: str) -> tuple[ColumnElement[bool
     )
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A passage to embed: the text for its own vector (its item's title first) and its units."""
+
+    chunk_id: int
+    text: str
+    units: tuple[str, ...]
+
+
+def units_of(text: str) -> tuple[str, ...]:
+    """The units whose vectors are stored beside a passage's (none for a one-unit passage), in
+    the order `split_units` gives them, which is how the excerpt finds them again."""
+    units = tuple(unit.text for unit in split_units(text))
+    return units if len(units) > 1 else ()
+
+
 async def _missing(
     session: AsyncSession,
     tenant_id: uuid.UUID,
     model: str,
     limit: int,
     item_ids: Sequence[uuid.UUID] | None = None,
-) -> list[tuple[int, str]]:
-    """Passages of the tenant without a vector of `model`: (chunk id, text to embed)."""
+) -> list[Pending]:
+    """Passages of the tenant without a vector of `model`."""
     query = (
         select(KnowledgeChunk.id, KnowledgeItem.title, KnowledgeChunk.text)
         .join(KnowledgeItem, KnowledgeItem.id == KnowledgeChunk.item_id)
@@ -251,7 +289,28 @@ async def _missing(
     if item_ids is not None:
         query = query.where(KnowledgeChunk.item_id.in_(item_ids))
     rows = await session.execute(query)
-    return [(int(chunk_id), passage_text(title, text)) for chunk_id, title, text in rows]
+    return [
+        Pending(int(chunk_id), passage_text(title, text), units_of(text))
+        for chunk_id, title, text in rows
+    ]
+
+
+async def embed(
+    embedder: embeddings.Embedder, pending: Sequence[Pending]
+) -> tuple[npt.NDArray[np.float32], list[bytes | None]]:
+    """The passages' vectors, and their units' vectors packed for `store`, in one batch."""
+    texts = [p.text for p in pending]
+    for p in pending:
+        texts.extend(p.units)
+    matrix = await embedder.passages(texts)
+    own = matrix[: len(pending)]
+    units: list[bytes | None] = []
+    start = len(pending)
+    for p in pending:
+        count = len(p.units)
+        units.append(encode(matrix[start : start + count]) if count else None)
+        start += count
+    return own, units
 
 
 async def count_missing(*, session: AsyncSession, tenant_id: uuid.UUID, model: str) -> int:
@@ -268,10 +327,13 @@ async def store(
     model: str,
     chunk_ids: Sequence[int],
     vectors: npt.NDArray[np.float32],
+    units: Sequence[bytes | None] | None = None,
 ) -> int:
-    """Write (or replace) the passages' vectors and bump the version; returns how many."""
+    """Write (or replace) the passages' vectors (and their units', from `embed`) and bump the
+    version; returns how many."""
     if len(chunk_ids) != len(vectors):
         raise EmbeddingError(f"{len(vectors)} vectors for {len(chunk_ids)} passages")
+    packed = list(units) if units is not None else [None] * len(chunk_ids)
     # Only passages that still exist, locked against deletion until commit: an edit may have
     # replaced them while they were being embedded.
     present = set(
@@ -289,9 +351,10 @@ async def store(
             "model": model,
             "dim": int(vector.shape[0]),
             "vector": encode(vector),
+            "units": unit_vectors,
             "created_at": now,
         }
-        for chunk_id, vector in zip(chunk_ids, vectors, strict=True)
+        for chunk_id, vector, unit_vectors in zip(chunk_ids, vectors, packed, strict=True)
         if chunk_id in present
     ]
     if not rows:
@@ -305,6 +368,7 @@ async def store(
                 "model": statement.excluded.model,
                 "dim": statement.excluded.dim,
                 "vector": statement.excluded.vector,
+                "units": statement.excluded.units,
                 "created_at": statement.excluded.created_at,
             },
         ),
@@ -337,7 +401,7 @@ async def after_change(
             return
         if len(pending) <= INLINE_MAX_CHUNKS:
             try:
-                vectors = await embedder.passages([text for _, text in pending])
+                vectors, units = await embed(embedder, pending)
             except EmbeddingError as exc:
                 log.warning("passages not embedded in the request (%s); queued instead", exc)
             else:
@@ -345,8 +409,9 @@ async def after_change(
                     session=session,
                     tenant_id=tenant_id,
                     model=embedder.model,
-                    chunk_ids=[chunk_id for chunk_id, _ in pending],
+                    chunk_ids=[p.chunk_id for p in pending],
                     vectors=vectors,
+                    units=units,
                 )
                 return
     await jobs.enqueue(session=session, tenant_id=tenant_id, kind=INDEX_JOB)
@@ -376,7 +441,7 @@ async def run_index_job(context: JobContext) -> None:
         if not batch:
             return
         try:
-            vectors = await embedder.passages([text for _, text in batch])
+            vectors, units = await embed(embedder, batch)
         except EmbeddingError as exc:
             raise JobFailed(str(exc)) from exc
         async with context.db.transaction() as session:
@@ -384,8 +449,9 @@ async def run_index_job(context: JobContext) -> None:
                 session=session,
                 tenant_id=tenant_id,
                 model=embedder.model,
-                chunk_ids=[chunk_id for chunk_id, _ in batch],
+                chunk_ids=[p.chunk_id for p in batch],
                 vectors=vectors,
+                units=units,
             )
             done += len(batch)
             await context.progress(session=session, done=done, total=done + left - len(batch))

@@ -119,3 +119,45 @@ async def test_todays_engine_keeps_its_good_answers(
             if not outcome.good or not native:
                 failures.append(outcome)
     assert not failures, "answers got worse:\n" + quality.details(failures, only_bad=False)
+
+
+# What search by meaning adds (bench/quality's "hybrid" configuration): questions in other words
+# and other languages, and unanswerable ones that share words with the knowledge.
+HYBRID_GUARD = {
+    "en-outdoor": [
+        "Do you deliver to Canada?",
+        "When do I get my money back after a return?",
+        "how do I collect reward points",
+        "¿Hacen envíos a Canadá?",
+        "Can I pay with Bitcoin?",
+        "Do you offer corporate discounts for team orders?",
+    ],
+    "pt-pousada": [
+        "valor da diária em janeiro",
+        "se eu cancelar uma semana antes perco o sinal?",
+        "pode fumar no quarto?",
+        "¿Aceptan mascotas?",
+        "quanto custa o passeio de barco?",
+        "qual a velocidade do wi-fi?",
+    ],
+}
+HYBRID = quality.CONFIGURATIONS[1]
+
+
+async def test_search_by_meaning_keeps_its_good_answers() -> None:
+    businesses = {b.id: b for b in quality.load_businesses()}
+    failures = []
+    async with quality.running_bob(HYBRID.overrides) as (client, db, settings):
+        for business_id, texts in HYBRID_GUARD.items():
+            business = businesses[business_id]
+            tenant = await quality.set_up(client, db, settings, business)
+            for text in texts:
+                outcome = await quality.ask(client, tenant, business.question(text))
+                if not outcome.good:
+                    failures.append(outcome)
+        # No pattern knows this way of asking; its meaning is close to requests for a person.
+        asked = quality.Question("Alguém da equipe pode falar comigo?", ("person",))
+        outcome = await quality.ask(client, tenant, asked)
+        if not outcome.native_handoff:
+            failures.append(outcome)
+    assert not failures, "answers got worse:\n" + quality.details(failures, only_bad=False)

@@ -37,7 +37,9 @@ async def test_door_1_published_fetch_body_answers_from_knowledge(
     reply = response.json()
     assert reply["session_id"] == "session_123"
     assert "Saturday from 10:00 to 14:00" in reply["reply"]
-    assert reply["sources"] == [{"title": "Opening hours", "id": shop.items["Opening hours"]}]
+    assert reply["sources"] == [
+        {"title": "Opening hours", "id": shop.items["Opening hours"], "source_url": None}
+    ]
     assert reply["persona"] == {"name": "Bob"}
     assert reply["handoff"] is False
     assert reply["conversation_status"] == "bot"
@@ -175,15 +177,17 @@ async def test_asking_for_a_person_hands_over_in_nine_languages(
 
 
 async def test_asking_about_people_is_not_a_handoff(client: httpx.AsyncClient, shop: Shop) -> None:
-    response = await client.post(
-        "/api/chat",
-        json={
-            "message": "Is your returns policy for every person?",
-            "business_id": shop.business_id,
-        },
-        headers=SAME_ORIGIN,
-    )
-    assert response.json()["conversation_status"] == "bot"
+    # "person" and "staff" here are what the question is about, not whom it asks for: Bob
+    # answers from the knowledge, or says it has no good answer, but never fetches the team.
+    for message in ("Is your returns policy for every person?", "Do your staff ship on Saturday?"):
+        response = await client.post(
+            "/api/chat",
+            json={"message": message, "business_id": shop.business_id},
+            headers=SAME_ORIGIN,
+        )
+        reply = response.json()["reply"]
+        assert "getting someone from the team" not in reply, (message, reply)
+        assert "I don't have a good answer" in reply or response.json()["sources"], (message, reply)
 
 
 @pytest.mark.parametrize(
@@ -409,6 +413,31 @@ async def test_widget_conversation_needs_its_visitor_token(
         assert refused.status_code == 403
 
 
+async def test_a_source_carries_the_page_its_knowledge_came_from(
+    client: httpx.AsyncClient, shop: Shop
+) -> None:
+    page = "https://trail.example.com/returns"
+    patched = await client.patch(
+        f"/api/knowledge/{shop.items['Returns policy']}",
+        json={"source_url": page},
+        headers=shop.owner,
+    )
+    assert patched.status_code == 200, patched.text
+    response = await client.post(
+        "/api/widget/chat", json={"message": "Can I return an item?"}, headers=widget_headers(shop)
+    )
+    assert response.status_code == 200, response.text
+    reply = response.json()
+    cited = {"title": "Returns policy", "id": shop.items["Returns policy"], "source_url": page}
+    assert reply["sources"] == [cited]
+    history = await client.get(
+        "/api/widget/history",
+        params={"session_id": reply["session_id"]},
+        headers=widget_headers(shop, **{"X-Visitor-Token": reply["visitor_token"]}),
+    )
+    assert history.json()["messages"][-1]["sources"] == [cited]
+
+
 async def test_malformed_widget_body_gets_a_readable_error(
     client: httpx.AsyncClient, shop: Shop
 ) -> None:
@@ -529,7 +558,7 @@ async def test_streaming_on_all_three_doors(client: httpx.AsyncClient, shop: Sho
         assert (
             events[-2][1]
             == done["sources"]
-            == [{"title": "Opening hours", "id": shop.items["Opening hours"]}]
+            == [{"title": "Opening hours", "id": shop.items["Opening hours"], "source_url": None}]
         )
 
 

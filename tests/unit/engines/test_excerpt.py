@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from bob.engines.excerpt import excerpt, split_units
-from bob.knowledge.text import index_tokens, query_terms
+from bob.knowledge import answer_types
+from bob.knowledge.text import index_tokens, question_terms
 
 HOURS = """Our shop is open every day except public holidays. We are on Harbour Street, next to \
 the ferry terminal.
@@ -27,7 +28,12 @@ Prices include VAT. We send the invoice by e-mail after the visit."""
 
 
 def answer(text: str, question: str) -> str:
-    return excerpt(text, query_terms(question), tokens=index_tokens)
+    return excerpt(
+        text,
+        question_terms(question),
+        tokens=index_tokens,
+        wanted=answer_types.asked(question),
+    )
 
 
 def test_units_keep_lists_and_tables_apart_from_sentences() -> None:
@@ -81,3 +87,55 @@ def test_japanese_sentences_are_split_on_the_full_stop() -> None:
     units = split_units(text)
     assert units[0].text == "チェックインは15時からです。"
     assert len(units) == 12
+
+
+RATES = """| Room | Low season (March to November) | High season (December to February) |
+|---|---|---|
+| Double room | 120 EUR | 180 EUR |
+| Family room | 160 EUR | 240 EUR |
+
+Rates are per room and night, for two people, breakfast included. An extra bed costs 30 EUR a \
+night. Over New Year the minimum stay is four nights."""
+
+RENTALS = """We rent camping gear for the weekend, from Friday to Monday, to anyone with an ID:
+
+| Item | Price per weekend |
+|---|---|
+| Two-person tent | 45 EUR |
+| Sleeping bag | 20 EUR |
+| Camping stove | 15 EUR |
+
+Bring everything back clean and dry; we charge 10 EUR for cleaning otherwise. Book at least \
+two days ahead in summer."""
+
+
+def test_a_price_question_is_answered_by_the_row_with_the_price() -> None:
+    # "rates" and "room" are in the sentence too, but only the rows state a price.
+    got = answer(RATES, "what are the room rates in January")
+    assert "| Double room | 120 EUR | 180 EUR |" in got
+    assert got.startswith("| Room |")
+
+
+def test_a_lead_in_brings_its_table_with_the_rows() -> None:
+    got = answer(RENTALS, "how much to rent a tent for the weekend?")
+    assert "| Two-person tent | 45 EUR |" in got
+    assert got.index("We rent camping gear") < got.index("| Item |") < got.index("45 EUR")
+
+
+def test_a_duration_question_prefers_the_sentence_with_the_duration() -> None:
+    text = (
+        "A crown covers and protects a damaged tooth; a bridge replaces missing teeth by "
+        "anchoring to the teeth on either side. Both need two visits about 2 weeks apart: one "
+        "to prepare the tooth, one to fit the crown. Crowns start at 900 EUR. Ask us about a "
+        "payment plan if you need one."
+    )
+    got = answer(text, "how long does it take to get a crown made")
+    assert "2 weeks apart" in got
+
+
+def test_a_row_the_question_does_not_single_out_brings_its_table() -> None:
+    got = answer(RATES, "what are the rates in January")
+    assert "| Double room | 120 EUR | 180 EUR |" in got
+    assert "| Family room | 160 EUR | 240 EUR |" in got
+    # A question that names the row gets that row alone.
+    assert "Double room" not in answer(RATES, "family room rates")

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bob.engines.base import EngineResult, Passage, TokenDelta, complete
@@ -181,3 +183,19 @@ async def test_the_intro_follows_the_persona_register_and_language_tags() -> Non
 def test_split_for_streaming_round_trips() -> None:
     for text in ["", "one", "a  b\n\nc d e f g", "  leading", "x" * 100]:
         assert "".join(split_for_streaming(text)) == text
+
+
+async def test_a_passage_judged_on_meaning_answers_without_sharing_a_word() -> None:
+    # The grounding decision has judged it (similarity measured): a question in Spanish about
+    # an English passage covers none of its terms and still gets it.
+    judged = Passage(
+        chunk_id=9,
+        item_id=HOURS_ITEM,
+        title="Dogs",
+        text="Well-behaved dogs are welcome in our ground-floor rooms.",
+        score=0.1,
+        coverage=0.0,
+        similarity=0.82,
+    )
+    assert select_passages([judged], 0.5) == [judged]
+    assert select_passages([replace(judged, similarity=None)], 0.5) == []

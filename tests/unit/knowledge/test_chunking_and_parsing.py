@@ -134,3 +134,25 @@ def test_field_rules() -> None:
     for bad in ("javascript:alert(1)", "example.com", "http://", "https://exa mple.com"):
         with pytest.raises(ValueError, match="http"):
             check_source_url(bad)
+
+
+def test_a_pasted_faq_page_becomes_one_passage_per_question() -> None:
+    page = (
+        "What are your opening hours?\nWe open at 9 and close at 6.\n\n"
+        "Do you take credit cards?\nYes, Visa and Mastercard.\n\n"
+        "**¿Aceptan mascotas?**\nSí, perros pequeños.\n\n"
+        "Q: Is there parking?\nA: Yes, behind the shop.\n\n"
+        "駐車場はありますか？\n店の裏に3台分あります。"  # noqa: RUF001
+    )
+    assert chunk_text(page) == [
+        "What are your opening hours?\n\nWe open at 9 and close at 6.",
+        "Do you take credit cards?\n\nYes, Visa and Mastercard.",
+        "**¿Aceptan mascotas?**\n\nSí, perros pequeños.",
+        "Q: Is there parking?\n\nA: Yes, behind the shop.",
+        "駐車場はありますか？\n\n店の裏に3台分あります。",  # noqa: RUF001
+    ]
+
+
+def test_a_question_inside_a_paragraph_or_a_list_does_not_split_it() -> None:
+    text = "Why choose us? Because we care.\nWe are open daily.\n\n- Is it free?\n- Yes."
+    assert chunk_text(text) == [text]
