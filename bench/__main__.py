@@ -13,10 +13,18 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import credits, dense, lexical, webhooks, widget_size
+from bench import credits, dense, lexical, scale, webhooks, widget_size
 from bench.quality import run as quality
 
-SECTIONS = [widget_size.run, credits.run, webhooks.run, lexical.run, dense.run, quality.run]
+SECTIONS = [
+    widget_size.run,
+    credits.run,
+    webhooks.run,
+    lexical.run,
+    dense.run,
+    scale.run,
+    quality.run,
+]
 
 
 def _name(section: Callable[[], str]) -> str:
