@@ -24,14 +24,14 @@ AGENT = ("agent@demo-shop.example.com", "demo-agent-password")
 
 KNOWLEDGE: list[tuple[str, str, list[str]]] = [
     (
-        "Opening hours",
+        "When are you open?",
         "Our store at 12 Harbour Street, Lisbon is open Monday to Friday from 9:00 to 19:00 "
         "and on Saturday from 10:00 to 16:00. We are closed on Sundays and public holidays. "
         "The online shop takes orders at any time.",
         ["store"],
     ),
     (
-        "Shipping and delivery",
+        "How long does delivery take, and what does it cost?",
         "We ship to Portugal, Spain, France, Germany, Italy, the Netherlands and Poland. "
         "Standard delivery takes 2 to 4 business days and costs 4.90 euros; orders over 60 "
         "euros ship free. Express delivery arrives the next business day in Portugal and Spain "
@@ -40,58 +40,72 @@ KNOWLEDGE: list[tuple[str, str, list[str]]] = [
         ["orders"],
     ),
     (
-        "Returns and refunds",
-        "You can return unused items within 30 days of delivery for a full refund. Start a "
-        "return from the Orders page of your account and print the free return label. Refunds "
+        "Can I return or exchange something that doesn't fit?",
+        "Changed your mind, or the size is wrong? You can return unused items within 30 days of "
+        "delivery for a full refund, or exchange them for another size. Start a return from "
+        "the Orders page of your account and print the free return label. Boots and shoes "
+        "can be returned too, as long as they have not been worn outdoors. Refunds "
         "reach your original payment method within 5 business days after we receive the "
         "parcel. Worn or washed items and items without their tags cannot be returned.",
         ["orders"],
     ),
     (
-        "Warranty",
+        "What if something I bought is faulty?",
         "Tents, backpacks and sleeping bags have a 2-year warranty against manufacturing "
         "defects. Send a photo of the defect and your order number to "
         "support@demo-shop.example.com and we will repair or replace the item.",
         ["products"],
     ),
     (
-        "Payment methods",
+        "Which payment methods do you accept?",
         "We accept Visa, Mastercard, American Express, PayPal, MB Way and Apple Pay. All prices "
         "include VAT. We never store your card details.",
         ["orders"],
     ),
     (
-        "Size guide",
+        "How do I choose my size?",
         "Our hiking boots run true to size; if you are between sizes, choose the larger size "
         "and wear thicker socks. Jackets use European sizes: S fits a chest of 88 to 96 cm, "
         "M 96 to 104 cm, L 104 to 112 cm and XL 112 to 120 cm.",
         ["products"],
     ),
     (
-        "Gear rental",
+        "Can I rent camping gear?",
         "You can rent tents and camping stoves for a weekend trip: a 2-person tent costs 15 "
         "euros per weekend and a stove 5 euros, with a refundable deposit of 50 euros. Rentals "
         "are booked and collected in the store.",
         ["store"],
     ),
     (
-        "Contact",
-        "Email support@demo-shop.example.com or call +351 21 000 0000 from Monday to Friday, "
-        "9:00 to 18:00. You can also ask here in the chat and a person from our team will "
-        "answer.",
+        "How can I contact you?",
+        "Phone: +351 21 000 0000, Monday to Friday from 9:00 to 18:00. Email: "
+        "support@demo-shop.example.com. You can also ask here in the chat and a person from our "
+        "team will answer.",
         ["store"],
     ),
     (
-        "Horário e entregas",
+        "Qual o horário da loja e quanto tempo demora a entrega?",
         "A loja da Rua do Porto, 12, em Lisboa, abre de segunda a sexta das 9h às 19h e aos "
         "sábados das 10h às 16h. As entregas em Portugal demoram de 2 a 4 dias úteis e são "
         "grátis em encomendas acima de 60 euros.",
         ["pt"],
     ),
     (
-        "営業時間と配送",
+        "Posso alugar material de campismo?",
+        "Sim: alugamos tendas e fogareiros para o fim de semana. Uma tenda para 2 pessoas custa "
+        "15 euros por fim de semana e um fogareiro 5 euros, com uma caução de 50 euros que "
+        "devolvemos no fim. O aluguer é reservado e levantado na loja.",
+        ["pt"],
+    ),
+    (
+        "営業時間を教えてください",
         "店舗の営業時間は月曜日から金曜日の9時から19時、土曜日は10時から16時です。日曜日と祝日は"
-        "休業です。配送は通常2〜4営業日でお届けします。",
+        "休業です。",
+        ["ja"],
+    ),
+    (
+        "配送にはどのくらいかかりますか？",  # noqa: RUF001
+        "配送は通常2〜4営業日でお届けします。60ユーロ以上のご注文は送料無料です。",
         ["ja"],
     ),
 ]

@@ -519,7 +519,10 @@ async def test_demo_twice_is_idempotent_and_its_logins_work(
         )
         assert answer.status_code == 200, answer.text
         assert "2 to 4 business days" in answer.json()["reply"]
-        assert answer.json()["sources"][0]["title"] == "Shipping and delivery"
+        assert (
+            answer.json()["sources"][0]["title"]
+            == "How long does delivery take, and what does it cost?"
+        )
 
 
 async def test_demo_is_refused_in_production(fresh_database: FreshDatabase) -> None:

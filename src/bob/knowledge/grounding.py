@@ -45,12 +45,13 @@ _TYPICAL_RELATIVE = 2.0
 # passages, whether the question is in another language than the passage (alone and times the
 # similarity), whether the passage lacks the kind of fact asked for, and the similarity of its
 # closest unit and that unit's lead over the next item's.
-_WEIGHTS = (1.778, 7.716, 1.828, 0.145, -12.881, 0.891, 1.674, 1.831, -2.306, 17.188, 25.137)
-_INTERCEPT = -25.405
+_WEIGHTS = (1.727, 9.484, 1.88, -0.252, -13.486, 0.982, 0.947, 1.175, -2.562, 15.625, 28.141)
+_INTERCEPT = -25.765
 # The probability a tenant's strictness asks for. On the held-out split, balanced (with the
-# full-coverage rule below) answered 70 % of answerable questions with no wrong item, and 13 %
-# of unanswerable ones and injections (before the guardrails, which hand every injection off).
-CONFIDENCE: dict[Strictness, float] = {"strict": 0.75, "balanced": 0.6, "helpful": 0.45}
+# full-coverage rule below) answered 72 % of answerable questions, 1 % from a wrong item, and
+# 13 % of unanswerable ones and injections (before the guardrails, which hand every injection
+# off).
+CONFIDENCE: dict[Strictness, float] = {"strict": 0.75, "balanced": 0.55, "helpful": 0.45}
 # A best passage that holds every one of the question's terms (and the kind of fact it asks for)
 # answers whatever the model says: on the benchmark that was right 80 times out of 81 ("And on
 # Saturday?" after a question about opening hours is one word, and no sentence is close to it).
