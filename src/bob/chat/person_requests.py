@@ -8,7 +8,8 @@ one that restates a request closely enough is handed to the team like a matched 
 The threshold sits above every answerable and unanswerable question of bench/quality (highest:
 0.91, 「スタッフ募集はしていますか」) and catches, alone, 28 of its 60 requests for a person;
 the patterns catch all 60, so this is a second net, set where it does not take questions away
-from answers ("Alguém da equipe pode falar comigo?" is one it catches and they miss).
+from answers ("Alguém da equipe pode falar comigo?" is one it catches and they miss). It runs
+with the local model only, the one the threshold was measured with.
 """
 
 from __future__ import annotations
@@ -70,7 +71,9 @@ async def _matrix(settings: Settings, model: str) -> npt.NDArray[np.float32] | N
     if found is not None:
         return found
     embedder = embeddings.embedder_for(settings)
-    if embedder is None or embedder.model != model:
+    # The threshold holds for the model it was measured with; another model's similarities sit
+    # elsewhere (some put every pair above 0.9), so with it the patterns decide alone.
+    if embedder is None or embedder.model != model or embedder.backend != "local":
         return None
     try:
         # As questions: a visitor's message is compared with other messages.
@@ -86,7 +89,7 @@ async def _matrix(settings: Settings, model: str) -> npt.NDArray[np.float32] | N
 async def prepare(settings: Settings) -> None:
     """Embed the examples now (at start), not during a visitor's first message."""
     embedder = embeddings.embedder_for(settings)
-    if embedder is not None:
+    if embedder is not None and embedder.backend == "local":
         await _matrix(settings, embedder.model)
 
 
