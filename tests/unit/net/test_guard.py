@@ -4,11 +4,8 @@ are only classified, and lookups that would need DNS go through a fake getaddrin
 from __future__ import annotations
 
 import asyncio
-import http.server
 import ipaddress
 import socket
-import threading
-from collections.abc import Iterator
 from typing import Any
 
 import httpcore
@@ -490,36 +487,6 @@ async def test_slow_lookup_is_refused(fake_dns: FakeDns) -> None:
 
 
 # ---- GuardedBackend against a real loopback server --------------------------------------
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    seen: list[str]
-
-    def do_GET(self) -> None:
-        self.seen.append(self.path)
-        body = b"ok"
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass  # keep test output clean
-
-
-@pytest.fixture
-def loopback_server() -> Iterator[tuple[int, list[str]]]:
-    seen: list[str] = []
-    handler = type("Handler", (_Handler,), {"seen": seen})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1], seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 async def test_guarded_backend_reaches_loopback_when_allowed(
