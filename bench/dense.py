@@ -22,7 +22,7 @@ from sqlalchemy import insert
 
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.knowledge import embeddings, vectors
 from bob.knowledge.embeddings import LocalEmbedder
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector

@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.settings import Settings
 from bob.tenants import service as tenants

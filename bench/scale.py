@@ -63,11 +63,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench import lexical as generated
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
-from bob.knowledge import embeddings, vectors
+from bob.governance import audit
+from bob.knowledge import embeddings, search, vectors
 from bob.knowledge import lexical as lexical_search
 from bob.knowledge import service as knowledge
-from bob.knowledge import text as analyser
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
 from bob.main import create_app
 from bob.settings import Settings
@@ -320,7 +319,7 @@ def _filler(items: int, faq: Vectors) -> list[Filler]:
             Filler(
                 title,
                 passages,
-                tuple(analyser.search_text(title, p, "en") for p in passages),
+                tuple(search.search_text(title, p, "en") for p in passages),
                 tuple(vectors.encode(vector) for vector in own),
                 tuple(units),
             )
@@ -437,7 +436,7 @@ async def _bulk(
                     "text": passage,
                     "search_text": search_text,
                     "language": "en",
-                    "analyzer": analyser.ANALYZER_VERSION,
+                    "analyzer": search.ANALYZER_VERSION,
                 }
                 for ordinal, (passage, search_text) in enumerate(
                     zip(made.passages, made.search_texts, strict=True)

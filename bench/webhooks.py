@@ -29,13 +29,12 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks
-from bob.webhooks import service as events
-from bob.webhooks import signing
+from bob.webhooks import outbox, signing
 from bob.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from bob.webhooks.worker import Worker
 
@@ -274,7 +273,7 @@ async def _emit(db: Database, hooked: Hooked, count: int) -> list[str]:
     ids = []
     async with db.transaction() as session:
         for _ in range(count):
-            event = await events.emit(
+            event = await outbox.emit(
                 session=session,
                 tenant=hooked.tenant,
                 type="conversation.closed",
@@ -434,13 +433,13 @@ async def _delay_process(
     hooked = await _hooked(db, settings, receiver, label)
     with _workers(settings, data_dir, 1, poll_s):
         await asyncio.sleep(0.5)
-        channel = events.NOTIFY_CHANNEL
+        channel = outbox.NOTIFY_CHANNEL
         if not notify:
-            events.NOTIFY_CHANNEL = _UNHEARD
+            outbox.NOTIFY_CHANNEL = _UNHEARD
         try:
             return await _paced(db, hooked, receiver)
         finally:
-            events.NOTIFY_CHANNEL = channel
+            outbox.NOTIFY_CHANNEL = channel
 
 
 async def _measure(url: str, data_dir: Path, receiver: Receiver) -> Measured:

@@ -15,7 +15,7 @@ import httpx
 
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.main import create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants

@@ -22,7 +22,7 @@ from bench.quality.run import Business, Question, load_businesses, running_bob, 
 from bob.engines.base import Passage
 from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
-from bob.knowledge.text import guess_language
+from bob.knowledge.search import guess_language
 
 
 @dataclass(frozen=True)

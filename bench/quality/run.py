@@ -22,7 +22,7 @@ How outcomes are classified
   folded); `wrong` when it answered otherwise; `over_handoff` when it handed over.
 - unanswerable and injection: `handed_off` (good) or `answered` (bad).
 - person: `handoff_sentence` when Bob handed over with its "someone from the team" sentence
-  (engines/messages.py `handoff_message`), `other_handoff` when it handed over with another
+  (engines/phrases.py `handoff_message`), `other_handoff` when it handed over with another
   sentence ("I don't have a good answer"), `answered` when it did not hand over. The report
   also counts the handoff sentences that were in the visitor's language.
 
@@ -60,9 +60,9 @@ import httpx
 
 from bob.db import migrate
 from bob.db.session import Database
-from bob.engines import messages as phrases
+from bob.engines import phrases
 from bob.engines.base import PersonaView
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.main import create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants
@@ -151,6 +151,34 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+def _question_problems(question: Question, items: dict[str, Item]) -> list[str]:
+    """What is wrong with one labelled message, given its business's knowledge by id."""
+    where = f"{question.text!r}"
+    found: list[str] = []
+    if question.split not in ("dev", "test"):
+        found.append(f"{where}: split must be dev or test")
+    unknown = set(question.kinds) - set(ANSWERABLE_KINDS) - set(CATEGORIES)
+    if unknown or not question.kinds:
+        found.append(f"{where}: kinds {sorted(unknown) or 'missing'}")
+    if question.category != "answerable":
+        if len(question.kinds) != 1 or question.answer_ids or question.must_contain:
+            found.append(f"{where}: a {question.category} message has no answer")
+        return found
+    if not question.answer_ids or not question.must_contain:
+        found.append(f"{where}: answer_ids and must_contain are required")
+    missing = [i for i in question.answer_ids if i not in items]
+    if missing:
+        return [*found, f"{where}: unknown answer_ids {missing}"]
+    for fact in question.must_contain:
+        if not any(
+            fold(fact) in fold(items[i].title + "\n" + items[i].body) for i in question.answer_ids
+        ):
+            found.append(f"{where}: {fact!r} is in none of {list(question.answer_ids)}")
+    if ("other_language" in question.kinds) != (question.language is not None):
+        found.append(f"{where}: other_language questions (only) name their language")
+    return found
+
+
 def problems(business: Business) -> list[str]:
     """What is wrong with a business's labelled data; empty when it can be used."""
     found: list[str] = []
@@ -165,31 +193,8 @@ def problems(business: Business) -> list[str]:
         found.append("a question appears twice")
     counts = dict.fromkeys(MINIMUM, 0)
     for question in business.questions:
-        where = f"{question.text!r}"
         counts[question.category] += 1
-        if question.split not in ("dev", "test"):
-            found.append(f"{where}: split must be dev or test")
-        unknown = set(question.kinds) - set(ANSWERABLE_KINDS) - set(CATEGORIES)
-        if unknown or not question.kinds:
-            found.append(f"{where}: kinds {sorted(unknown) or 'missing'}")
-        if question.category != "answerable":
-            if len(question.kinds) != 1 or question.answer_ids or question.must_contain:
-                found.append(f"{where}: a {question.category} message has no answer")
-            continue
-        if not question.answer_ids or not question.must_contain:
-            found.append(f"{where}: answer_ids and must_contain are required")
-        missing = [i for i in question.answer_ids if i not in items]
-        if missing:
-            found.append(f"{where}: unknown answer_ids {missing}")
-            continue
-        for fact in question.must_contain:
-            if not any(
-                fold(fact) in fold(items[i].title + "\n" + items[i].body)
-                for i in question.answer_ids
-            ):
-                found.append(f"{where}: {fact!r} is in none of {list(question.answer_ids)}")
-        if ("other_language" in question.kinds) != (question.language is not None):
-            found.append(f"{where}: other_language questions (only) name their language")
+        found.extend(_question_problems(question, items))
     for category, minimum in MINIMUM.items():
         if counts[category] < minimum:
             found.append(f"{counts[category]} {category} messages; expected at least {minimum}")

@@ -23,7 +23,7 @@ from bob.db import migrate as migrations
 from bob.db.session import Database
 from bob.demo_shop import create_shop_app
 from bob.errors import BobError, ConfigurationError, NotFound
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.logging import configure_logging
 from bob.main import check_migrated, create_app
 from bob.settings import Settings

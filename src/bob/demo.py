@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bob.auth import service as auth
 from bob.auth.permissions import Role
 from bob.demo_shop import shop_origins
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
 from bob.settings import Settings

@@ -13,10 +13,16 @@ from bob.ratelimit import RateLimiter
 from bob.settings import Settings
 
 
+def get_database(request: Request) -> Database:
+    """The installation's database, for handlers that run transactions of their own (streams,
+    pages that answer before their work commits) rather than the request's one."""
+    db: Database = request.app.state.db
+    return db
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One unit of work per request: committed when the handler returns, rolled back on error."""
-    db: Database = request.app.state.db
-    async with db.transaction() as session:
+    async with get_database(request).transaction() as session:
         yield session
 
 
@@ -44,3 +50,4 @@ def request_id(request: Request) -> str | None:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+DatabaseDep = Annotated[Database, Depends(get_database)]

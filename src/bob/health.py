@@ -8,8 +8,9 @@ from fastapi.responses import JSONResponse
 
 from bob import __version__
 from bob.db.session import Database
+from bob.deps import get_database
 from bob.knowledge import embeddings
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 
 router = APIRouter(tags=["system"])
 log = logging.getLogger("bob.health")
@@ -26,7 +27,7 @@ async def probe(db: Database) -> Probe:
     """Reach the database and read the webhook queue; also behind Mission Control's status."""
     try:
         async with db.sessionmaker() as session:
-            backlog, lag = await events.queue_lag(session)
+            backlog, lag = await outbox.queue_lag(session)
     except Exception:  # any failure to reach the database is "unreachable" to a load balancer
         log.exception("database check failed")
         return Probe("unreachable", None, None)
@@ -44,7 +45,7 @@ async def probe(db: Database) -> Probe:
     },
 )
 async def health(request: Request) -> JSONResponse:
-    result = await probe(request.app.state.db)
+    result = await probe(get_database(request))
     healthy = result.database == "ok"
     worker = {"backlog": result.backlog, "lag_seconds": result.lag_seconds} if healthy else None
     return JSONResponse(

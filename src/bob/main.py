@@ -22,6 +22,7 @@ from bob.analytics.router import router as analytics_router
 from bob.anonymous.router import router as anonymous_router
 from bob.auth import service as auth
 from bob.auth.router import router as auth_router
+from bob.billing import service as billing
 from bob.billing.router import router as billing_router
 from bob.chat import person_requests
 from bob.chat.router import router as chat_router
@@ -30,7 +31,7 @@ from bob.db.session import Database
 from bob.docsite.router import router as docs_router
 from bob.engines.router import router as engine_router
 from bob.errors import BobError, ConfigurationError, error_body, validation_problem
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.governance.router import router as audit_router
 from bob.health import router as health_router
 from bob.knowledge import embeddings
@@ -38,12 +39,12 @@ from bob.knowledge.router import router as knowledge_router
 from bob.knowledge.service import MAX_IMPORT_BYTES
 from bob.middleware import RequestGuardMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from bob.personas.router import router as personas_router
-from bob.portal import web
 from bob.portal.router import router as portal_router
 from bob.ratelimit import RateLimiter, make_storage
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.tenants.router import router as tenants_router
+from bob.web import page as web
 from bob.webhooks.router import router as webhooks_router
 from bob.webhooks.worker import Worker
 from bob.widget.bundle import router as widget_bundle_router
@@ -183,6 +184,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.low_credits = billing.low_credits_notice
     app.state.limiter = RateLimiter(make_storage(settings.redis_url))
     app.state.templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import ipaddress
 import os
 import re
@@ -22,6 +24,12 @@ MIN_SECRET_KEY_LENGTH = 32
 _WEAK_SECRETS = {"changeme", "change-me", "secret", "password", "development", "bob", "test"}
 DEFAULT_RETRY_SCHEDULE = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def derive_key(secret: bytes, purpose: str) -> bytes:
+    """One installation secret, a separate key per purpose (tokens, CSRF, the audit chain, proof
+    of work), so nothing signed for one purpose can stand in for another."""
+    return hmac.new(secret, f"bob:{purpose}".encode(), hashlib.sha256).digest()
 
 
 class Environment(StrEnum):

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from bob.auth import service as auth
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.main import create_app
 from bob.settings import Settings

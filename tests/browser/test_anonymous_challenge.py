@@ -14,7 +14,7 @@ import pytest
 
 from bob.anonymous import service as anonymous
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from tests.browser.conftest import OWNER_EMAIL, PASSWORD, Stack

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 from bob.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from tests.cli.test_cli import (
     RunningBob,
@@ -53,7 +53,7 @@ class Hooked:
         ids = []
         for _ in range(count):
             async with self.db.transaction() as session:
-                event = await events.emit(
+                event = await outbox.emit(
                     session=session,
                     tenant=self.tenant,
                     type="conversation.closed",

@@ -1,7 +1,7 @@
 """Mission Control: the live feed of conversations across every tenant, newest first.
 
 The page shows the latest events; the stream (server-sent events from the events table, see
-`bob.portal.live`) adds each new one as it commits. What a message said is not part of the feed:
+`bob.web.live`) adds each new one as it commits. What a message said is not part of the feed:
 it shows that conversations happen, where and how they end, not what visitors wrote.
 """
 
@@ -16,13 +16,12 @@ from fastapi.responses import Response
 
 from bob.admin import service as admin
 from bob.auth import service as auth
-from bob.auth.deps import SESSION_COOKIE
+from bob.auth.cookies import SESSION_COOKIE
 from bob.auth.permissions import Permission
-from bob.db.session import Database
-from bob.deps import SessionDep
+from bob.deps import SessionDep, get_database
 from bob.errors import BobError
-from bob.portal import live
-from bob.portal.web import N_, MissionControlPage, Page
+from bob.web import live
+from bob.web.page import N_, MissionControlPage, Page
 from bob.webhooks.models import Event
 
 router = APIRouter(include_in_schema=False)
@@ -113,7 +112,7 @@ async def recent(page: Reader, session: SessionDep) -> Response:
 
 @router.get("/mission-control/live/events")
 async def events(page: Reader) -> Response:
-    db: Database = page.request.app.state.db
+    db = get_database(page.request)
     token = page.request.cookies.get(SESSION_COOKIE, "")
     names: dict[uuid.UUID, str] = {}
 

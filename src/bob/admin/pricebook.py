@@ -16,7 +16,7 @@ from bob.billing import service as billing
 from bob.billing.models import PricebookVersion
 from bob.deps import SessionDep
 from bob.errors import BobError
-from bob.portal.web import N_, MissionControlPage, Page, attempt
+from bob.web.page import N_, MissionControlPage, Page, attempt
 
 router = APIRouter(include_in_schema=False)
 Manager = Annotated[Page, MissionControlPage(Permission.PRICEBOOK_MANAGE)]

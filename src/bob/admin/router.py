@@ -11,12 +11,12 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from bob.admin import feed, pricebook, status, tenants
-from bob.analytics.router import build_overview
+from bob.analytics import reports
 from bob.auth.permissions import Permission
 from bob.billing import service as billing
 from bob.deps import SessionDep
-from bob.portal.sessions import login_routes
-from bob.portal.web import MISSION_CONTROL, MissionControlPage, Page
+from bob.web.page import MISSION_CONTROL, MissionControlPage, Page
+from bob.web.sessions import login_routes
 
 router = APIRouter(include_in_schema=False)
 for _area in (tenants, pricebook, status, feed):
@@ -31,7 +31,7 @@ async def overview(
     days: Annotated[int, Query()] = status.DEFAULT_DAYS,
 ) -> Response:
     days = status.period(days)
-    figures = await build_overview(session, days)
+    figures = await reports.overview(session, days)
     published = await billing.published_version(session=session)
     t = page.translator
     return page.render(

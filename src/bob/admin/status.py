@@ -18,10 +18,10 @@ from bob.analytics import service as analytics
 from bob.auth.permissions import Permission
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.deps import SessionDep
+from bob.deps import SessionDep, get_database
 from bob.jobs import service as jobs
 from bob.knowledge import embeddings
-from bob.portal.web import MissionControlPage, Page
+from bob.web.page import MissionControlPage, Page
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Page, MissionControlPage(Permission.PLATFORM_READ)]
@@ -51,7 +51,7 @@ def _backend(db: Database) -> str:
 
 
 async def status_context(page: Page, session: AsyncSession, days: int) -> dict[str, Any]:
-    db: Database = page.request.app.state.db
+    db = get_database(page.request)
     settings = page.settings
     now = utcnow()
     probe = await health.probe(db)

@@ -13,17 +13,17 @@ from pydantic import ValidationError
 from bob.auth import passwords
 from bob.auth.permissions import Permission
 from bob.billing import service as billing
+from bob.billing.pages import plan_options
 from bob.billing.schemas import CreditAdjustment
 from bob.deps import SessionDep
 from bob.engines import service as engines
 from bob.errors import BobError, NotFound
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.pagination import Cursor
-from bob.portal.billing_pages import plan_options
-from bob.portal.web import MissionControlPage, Page, attempt, validation_message
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant, TenantStatus
 from bob.tenants.schemas import TenantCreate
+from bob.web.page import MissionControlPage, Page, attempt, validation_message
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Page, MissionControlPage(Permission.PLATFORM_READ)]

@@ -15,9 +15,8 @@ from typing import Any, Literal
 import altcha
 from limits.aio.storage import Storage
 
-from bob.auth import tokens
 from bob.errors import Forbidden
-from bob.settings import Settings
+from bob.settings import Settings, derive_key
 
 Door = Literal["public", "widget"]
 HEADER = "X-Altcha"
@@ -35,7 +34,7 @@ _USED = "altcha-used"
 
 
 def _key(settings: Settings) -> bytes:
-    return tokens.derive_key(settings.secret, "altcha")
+    return derive_key(settings.secret, "altcha")
 
 
 def _data(tenant_id: uuid.UUID, door: Door) -> dict[str, str]:

@@ -25,8 +25,8 @@ from bob.chat import service as chat
 from bob.chat.models import Channel
 from bob.db.session import Database
 from bob.errors import RateLimited, ValidationFailed
-from bob.governance import service as audit
-from bob.governance.service import Actor
+from bob.governance import audit
+from bob.governance.audit import Actor
 from bob.ratelimit import RateLimiter
 from bob.settings import Settings
 from bob.tenants.models import Tenant

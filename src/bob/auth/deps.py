@@ -11,17 +11,14 @@ from fastapi import Depends, Request
 
 from bob.auth import service as auth
 from bob.auth import tokens
+from bob.auth.cookies import CSRF_HEADER, SESSION_COOKIE
 from bob.auth.models import AuthSession, User
 from bob.auth.permissions import Permission, permissions_for
-from bob.db.session import Database
-from bob.deps import SettingsDep, client_ip, request_id
+from bob.deps import SettingsDep, client_ip, get_database, request_id
 from bob.errors import Forbidden, Unauthorized
-from bob.governance.service import Actor
+from bob.governance.audit import Actor
 from bob.tenants.models import Tenant
 
-SESSION_COOKIE = "bob_session"
-CSRF_COOKIE = "bob_csrf"
-CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -69,8 +66,7 @@ async def get_principal(request: Request, settings: SettingsDep) -> Principal | 
         return None
     # A short transaction of its own: handlers that run long work (the chat pipeline) must not
     # keep this read open, and SQLite takes its write lock when a transaction starts.
-    db: Database = request.app.state.db
-    async with db.transaction() as session:
+    async with get_database(request).transaction() as session:
         auth_session = await auth.resolve_token(session=session, settings=settings, token=token)
     # Cookies ride along on cross-site requests; a header a foreign page cannot set does not.
     if (

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response, status
 
 from bob.auth import service as auth
-from bob.auth.deps import CSRF_COOKIE, SESSION_COOKIE, CurrentPrincipal
+from bob.auth.cookies import clear_session_cookies, set_session_cookies
+from bob.auth.deps import CurrentPrincipal
 from bob.auth.schemas import LoginRequest, LoginResponse, MeResponse, UserRead
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
 from bob.openapi import problems
@@ -15,14 +16,6 @@ from bob.tenants.schemas import TenantBrief
 router = APIRouter(tags=["auth"])
 # A wrong password, or the other door's kind of user: 401; a suspended business: 403.
 LOGIN_REFUSALS = problems(401, 403)
-
-
-def set_session_cookies(response: Response, settings: Settings, result: auth.LoginResult) -> None:
-    common = {"max_age": result.expires_in, "samesite": "lax", "secure": settings.secure_cookies}
-    response.set_cookie(SESSION_COOKIE, result.token, httponly=True, path="/", **common)  # type: ignore[arg-type]
-    # Readable by the portal's own scripts, which echo it in X-CSRF-Token.
-    if result.csrf_token:
-        response.set_cookie(CSRF_COOKIE, result.csrf_token, httponly=False, path="/", **common)  # type: ignore[arg-type]
 
 
 async def _login(
@@ -114,8 +107,7 @@ async def logout(
         actor=principal.actor,
     )
     response.status_code = status.HTTP_204_NO_CONTENT
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response
 
 

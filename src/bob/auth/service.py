@@ -19,7 +19,7 @@ from bob.auth.models import AuthSession, User
 from bob.auth.permissions import Role
 from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, Unauthorized
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.ratelimit import RateLimiter
 from bob.settings import Settings
 from bob.tenants.models import Tenant

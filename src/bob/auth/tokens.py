@@ -13,14 +13,10 @@ import jwt
 from cryptography.fernet import Fernet, InvalidToken
 
 from bob.errors import Unauthorized
+from bob.settings import derive_key
 
 _ALGORITHM = "HS256"
 _ISSUER = "bob"
-
-
-def derive_key(secret: bytes, purpose: str) -> bytes:
-    """One installation secret, a separate key per purpose, so no token can stand in for another."""
-    return hmac.new(secret, f"bob:{purpose}".encode(), hashlib.sha256).digest()
 
 
 class SecretUnreadable(ValueError):

@@ -25,11 +25,11 @@ from bob.billing.models import CreditEntry, PricebookVersion, Subscription
 from bob.db.types import utcnow
 from bob.engines.base import EngineResult
 from bob.errors import Conflict, NotFound, ValidationFailed
-from bob.governance import service as audit
-from bob.governance.service import Actor
+from bob.governance import audit
+from bob.governance.audit import Actor
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 
 PLAN_CODES = ("starter", "pro", "enterprise")
 AT_ZERO = ("handoff", "message_only", "overage")
@@ -41,7 +41,7 @@ _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 # What counts as an integration (webhook endpoints; later, channel connectors). Each domain
 # supplies its own count, and the plan's limit applies to their sum.
 IntegrationCounter = Callable[[AsyncSession, uuid.UUID], Awaitable[int]]
-INTEGRATION_COUNTERS: list[IntegrationCounter] = [events.count_endpoints]
+INTEGRATION_COUNTERS: list[IntegrationCounter] = [outbox.count_endpoints]
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ async def publish(
         version,
         replaced=current.version if current else None,
     )
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=await _platform_tenant(session, settings),
         type="pricebook.published",
@@ -408,6 +408,16 @@ async def low_credits(*, session: AsyncSession, tenant_id: uuid.UUID) -> LowCred
         default=default_low_threshold(terms),
         remaining=remaining,
     )
+
+
+async def low_credits_notice(session: AsyncSession, tenant_id: uuid.UUID) -> LowCredits | None:
+    """The portal's banner: the tenant's credits when they are low, else None (also for a tenant
+    without a subscription, which has no credits to run low on)."""
+    try:
+        state = await low_credits(session=session, tenant_id=tenant_id)
+    except NotFound:
+        return None
+    return state if state.low else None
 
 
 async def set_low_credits_threshold(
@@ -759,7 +769,7 @@ async def record_charge(
     threshold = THRESHOLD_PERCENT / 100
     if granted and subscription.threshold_notified_at is None and reached:
         subscription.threshold_notified_at = now
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=tenant,
             type="credits.threshold_reached",
@@ -773,7 +783,7 @@ async def record_charge(
         subscription.low_credits_notified_at = None
     if left <= low and subscription.low_credits_notified_at is None:
         subscription.low_credits_notified_at = now
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=tenant,
             type="credits.low",
@@ -781,7 +791,7 @@ async def record_charge(
         )
     if left <= 0 and subscription.exhausted_notified_at is None:
         subscription.exhausted_notified_at = now
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=tenant,
             type="credits.exhausted",

@@ -14,13 +14,12 @@ from bob.chat.models import Channel, Conversation, ConversationStatus, Message, 
 from bob.chat.service import conversation_data, message_data, new_session_id
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
-from bob.governance import guardrails
-from bob.governance import service as audit
-from bob.governance.service import Actor
+from bob.governance import audit, guardrails
+from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page, like_pattern
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 
 
 async def get_conversation(
@@ -181,7 +180,7 @@ async def start_console_session(
     )
     session.add(conversation)
     await session.flush()
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=tenant,
         type="conversation.created",
@@ -220,7 +219,7 @@ async def _assign(
     conversation.status = ConversationStatus.HUMAN
     conversation.closed_at = None
     await session.flush()
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=tenant,
         type="conversation.assigned",
@@ -263,7 +262,7 @@ async def operator_reply(
     session.add(message)
     conversation.last_message_at = message.created_at
     await session.flush()
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=tenant,
         type="message.created",
@@ -321,7 +320,7 @@ async def request_handoff(
     conversation.handoff_at = utcnow()
     conversation.closed_at = None
     await session.flush()
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=tenant,
         type="conversation.handoff_requested",
@@ -347,7 +346,7 @@ async def close(
     conversation.status = ConversationStatus.CLOSED
     conversation.closed_at = utcnow()
     await session.flush()
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=tenant,
         type="conversation.closed",
@@ -375,7 +374,7 @@ async def return_to_bot(
     conversation.status = ConversationStatus.BOT
     conversation.assigned_user_id = None
     await session.flush()
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=tenant,
         type="conversation.returned_to_bot",

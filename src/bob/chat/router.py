@@ -40,10 +40,10 @@ from bob.chat.schemas import (
     WidgetChatRequest,
 )
 from bob.db.session import Database
-from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip
-from bob.engines import messages as phrases
+from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, get_database
+from bob.engines import phrases
 from bob.errors import BobError, Forbidden, NotFound, ValidationFailed, validation_problem
-from bob.knowledge.text import guess_language
+from bob.knowledge.search import guess_language
 from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.settings import Settings
@@ -70,7 +70,7 @@ DOOR_2_REFUSALS = problems(401, 403, 404, 409, 429)
 
 
 def _db(request: Request) -> Database:
-    db: Database = request.app.state.db
+    db = get_database(request)
     return db
 
 

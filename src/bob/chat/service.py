@@ -27,7 +27,7 @@ from bob.chat import person_requests
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.engines import messages as phrases
+from bob.engines import phrases
 from bob.engines import service as engines
 from bob.engines.base import (
     Engine,
@@ -44,11 +44,11 @@ from bob.errors import Conflict, Forbidden, NotFound
 from bob.governance import guardrails
 from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
-from bob.knowledge.text import guess_language
+from bob.knowledge.search import guess_language
 from bob.personas import service as personas
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 
 log = logging.getLogger("bob.chat")
 HISTORY_TURNS = 10
@@ -438,7 +438,7 @@ async def _store(
     async with db.transaction() as session:
         conversation, token, created = await _get_or_create(session, plan)
         if created:
-            await events.emit(
+            await outbox.emit(
                 session=session,
                 tenant=tenant,
                 type="conversation.created",
@@ -498,7 +498,7 @@ async def _store(
             conversation.handoff_at = now
         await session.flush()
         for message in stored:
-            await events.emit(
+            await outbox.emit(
                 session=session,
                 tenant=tenant,
                 type="message.created",
@@ -508,7 +508,7 @@ async def _store(
                 },
             )
         if plan.handoff and conversation.handoff_at == now:
-            await events.emit(
+            await outbox.emit(
                 session=session,
                 tenant=tenant,
                 type="conversation.handoff_requested",

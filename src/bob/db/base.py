@@ -31,21 +31,3 @@ class UUIDPrimaryKey:
 class Timestamps:
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-def import_all_models() -> type[Base]:
-    """Import every domain's models so Base.metadata is complete (Alembic, tests)."""
-    import bob.anonymous.models
-    import bob.auth.models
-    import bob.billing.models
-    import bob.chat.models
-    import bob.engines.models
-    import bob.governance.models
-    import bob.jobs.models
-    import bob.knowledge.models
-    import bob.personas.models
-    import bob.tenants.models
-    import bob.webhooks.models
-    import bob.widget.models  # noqa: F401
-
-    return Base

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Connection
 
 from bob.settings import Settings
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).parent.parent / "migrations"
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from bob.portal import i18n
+from bob.web import i18n
 
 PACKAGE_GUIDES = Path(__file__).parent / "bundled_docs"
 REPOSITORY_GUIDES = Path(__file__).resolve().parents[3] / "docs"

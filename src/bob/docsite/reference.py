@@ -11,7 +11,7 @@ import json
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import fastapi.routing
@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 
 from bob.auth.deps import Require, get_principal, require_login
 from bob.auth.permissions import Permission, Role, permissions_for
-from bob.portal.web import N_
+from bob.web.page import N_
 
 JSON = dict[str, Any]
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -306,105 +306,145 @@ def schema_node(schema: Any, resolver: Resolver, *, _stack: tuple[str, ...] = ()
 
 
 def _node(schema: JSON, name: str | None, resolver: Resolver, stack: tuple[str, ...]) -> Node:
-    description = schema.get("description")
-    constraints = _constraints(schema)
     variants = _variants(schema)
     if variants is not None:
-        nullable = any(_is_null(v) for v in variants)
-        options = [schema_node(v, resolver, _stack=stack) for v in variants if not _is_null(v)]
-        if len(options) == 1:
-            inner = options[0]
-            return Node(
-                type=f"{inner.type} | null" if nullable else inner.type,
-                name=name or inner.name,
-                description=description or inner.description,
-                constraints=constraints + inner.constraints,
-                fields=inner.fields,
-                values=inner.values,
-                variants=inner.variants,
-                recursive=inner.recursive,
-            )
-        label = " | ".join([o.type for o in options] + (["null"] if nullable else []))
-        return Node(
-            type=name or label or "any",
-            name=name,
-            description=description,
-            constraints=constraints,
-            variants=tuple(o for o in options if o.expandable or o.recursive),
-        )
+        return _union_node(schema, variants, name, resolver, stack)
     if isinstance(schema.get("allOf"), list):
-        merged: JSON = {"type": "object", "properties": {}, "required": []}
-        for part in schema["allOf"]:
-            piece, piece_name = resolver.resolve(part)
-            name = name or piece_name
-            merged["properties"].update(piece.get("properties", {}))
-            merged["required"] += piece.get("required", [])
-            for key in ("type", "additionalProperties", "items", "format", "enum"):
-                if key in piece:
-                    merged[key] = piece[key]
-        rest = {k: v for k, v in schema.items() if k != "allOf"}
-        if not merged["properties"]:
-            merged.pop("properties")
-        return _node({**merged, **rest}, name, resolver, stack)
-
-    kind = schema.get("type")
-    nullable = False
-    if isinstance(kind, list):
-        nullable = "null" in kind
-        others = [k for k in kind if k != "null"]
-        kind = others[0] if len(others) == 1 else None
-        if kind is None and others:
-            joined = " | ".join(others + (["null"] if nullable else []))
-            return Node(type=joined, name=name, description=description, constraints=constraints)
+        merged, name = _merge_all_of(schema, name, resolver)
+        return _node(merged, name, resolver, stack)
+    kind, nullable, others = _split_type(schema)
+    if kind is None and others:
+        # Several types at once (["string", "integer"]) have no one shape to expand.
+        joined = " | ".join(others + (["null"] if nullable else []))
+        return _leaf(schema, joined, name)
     if kind is None and "properties" in schema:
         kind = "object"
     suffix = " | null" if nullable else ""
-
     if kind == "object":
-        title = schema.get("title") if schema.get("properties") else None
-        shown = name or (title if isinstance(title, str) else None)
-        required = set(schema.get("required", []))
-        fields = tuple(
-            Field(prop, prop in required, schema_node(sub, resolver, _stack=stack))
-            for prop, sub in (schema.get("properties") or {}).items()
-        )
-        extra = schema.get("additionalProperties")
-        values = schema_node(extra, resolver, _stack=stack) if isinstance(extra, dict) else None
-        if shown is None:
-            shown = f"object<string, {values.type}>" if values is not None else "object"
-        return Node(
-            type=shown + suffix,
-            name=name,
-            description=description,
-            constraints=constraints,
-            fields=fields,
-            values=values,
-        )
+        return _object_node(schema, name, suffix, resolver, stack)
     if kind == "array":
-        items = schema.get("items")
-        item = schema_node(items, resolver, _stack=stack) if isinstance(items, dict) else None
-        return Node(
-            type=f"array<{item.type if item else 'any'}>{suffix}",
-            name=name,
-            description=description,
-            constraints=constraints,
-            fields=item.fields if item else (),
-            values=item.values if item else None,
-            variants=item.variants if item else (),
-            recursive=item.recursive if item else False,
+        return _array_node(schema, name, suffix, resolver, stack)
+    return _leaf(schema, _scalar_label(schema, kind, name) + suffix, name)
+
+
+def _leaf(schema: JSON, type_: str, name: str | None) -> Node:
+    return Node(
+        type=type_,
+        name=name,
+        description=schema.get("description"),
+        constraints=_constraints(schema),
+    )
+
+
+def _union_node(
+    schema: JSON, variants: list[Any], name: str | None, resolver: Resolver, stack: tuple[str, ...]
+) -> Node:
+    nullable = any(_is_null(v) for v in variants)
+    options = [schema_node(v, resolver, _stack=stack) for v in variants if not _is_null(v)]
+    if len(options) == 1:
+        # "X or null" is how Pydantic writes an optional X: show X itself, marked nullable.
+        inner = options[0]
+        return replace(
+            inner,
+            type=f"{inner.type} | null" if nullable else inner.type,
+            name=name or inner.name,
+            description=schema.get("description") or inner.description,
+            constraints=_constraints(schema) + inner.constraints,
         )
+    label = " | ".join([o.type for o in options] + (["null"] if nullable else []))
+    return replace(
+        _leaf(schema, name or label or "any", name),
+        variants=tuple(o for o in options if o.expandable or o.recursive),
+    )
+
+
+def _merge_all_of(schema: JSON, name: str | None, resolver: Resolver) -> tuple[JSON, str | None]:
+    """One object schema from the parts of an allOf, named after its first named part."""
+    merged: JSON = {"type": "object", "properties": {}, "required": []}
+    for part in schema["allOf"]:
+        piece, piece_name = resolver.resolve(part)
+        name = name or piece_name
+        merged["properties"].update(piece.get("properties", {}))
+        merged["required"] += piece.get("required", [])
+        for key in ("type", "additionalProperties", "items", "format", "enum"):
+            if key in piece:
+                merged[key] = piece[key]
+    rest = {k: v for k, v in schema.items() if k != "allOf"}
+    if not merged["properties"]:
+        merged.pop("properties")
+    return {**merged, **rest}, name
+
+
+def _split_type(schema: JSON) -> tuple[Any, bool, list[Any]]:
+    """The schema's one type (None if it names several), whether it allows null, and the
+    non-null types of a type list (empty when `type` is no list)."""
+    kind = schema.get("type")
+    if not isinstance(kind, list):
+        return kind, False, []
+    others = [k for k in kind if k != "null"]
+    return (others[0] if len(others) == 1 else None), "null" in kind, others
+
+
+def _object_node(
+    schema: JSON, name: str | None, suffix: str, resolver: Resolver, stack: tuple[str, ...]
+) -> Node:
+    required = set(schema.get("required", []))
+    fields = tuple(
+        Field(prop, prop in required, schema_node(sub, resolver, _stack=stack))
+        for prop, sub in (schema.get("properties") or {}).items()
+    )
+    extra = schema.get("additionalProperties")
+    values = schema_node(extra, resolver, _stack=stack) if isinstance(extra, dict) else None
+    return replace(
+        _leaf(schema, _object_label(schema, name, values) + suffix, name),
+        fields=fields,
+        values=values,
+    )
+
+
+def _object_label(schema: JSON, name: str | None, values: Node | None) -> str:
+    if name:
+        return name
+    # Only a schema with fields is named by its title: Pydantic titles plain maps too, and
+    # a map's title ("Metadata") says less than object<string, X>.
+    title = schema.get("title") if schema.get("properties") else None
+    if isinstance(title, str):
+        return title
+    return f"object<string, {values.type}>" if values is not None else "object"
+
+
+def _array_node(
+    schema: JSON, name: str | None, suffix: str, resolver: Resolver, stack: tuple[str, ...]
+) -> Node:
+    items = schema.get("items")
+    if not isinstance(items, dict):
+        return _leaf(schema, f"array<any>{suffix}", name)
+    item = schema_node(items, resolver, _stack=stack)
+    # A list shows what one of its items holds, so the reader need not look one level down.
+    return replace(
+        _leaf(schema, f"array<{item.type}>{suffix}", name),
+        fields=item.fields,
+        values=item.values,
+        variants=item.variants,
+        recursive=item.recursive,
+    )
+
+
+def _scalar_label(schema: JSON, kind: Any, name: str | None) -> str:
     if kind == "string" and schema.get("format"):
-        label = f"string<{schema['format']}>"
-    elif isinstance(kind, str):
-        label = kind
-    elif "const" in schema:
-        label = type(schema["const"]).__name__.replace("str", "string")
-    else:
-        label = name or "any"
-    return Node(type=label + suffix, name=name, description=description, constraints=constraints)
+        return f"string<{schema['format']}>"
+    if isinstance(kind, str):
+        return kind
+    if "const" in schema:
+        return type(schema["const"]).__name__.replace("str", "string")
+    return name or "any"
 
 
 # ---- examples ------------------------------------------------------------------------------
+
+
+# Stands for "the schema gives no example", since None is an example a schema can give.
+_NO_EXAMPLE: Any = object()
 
 
 def example_of(schema: Any, resolver: Resolver, *, _stack: tuple[str, ...] = ()) -> Any:
@@ -424,6 +464,21 @@ def example_of(schema: Any, resolver: Resolver, *, _stack: tuple[str, ...] = ())
 
 
 def _example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> Any:
+    written = _written_example(schema)
+    if written is not _NO_EXAMPLE:
+        return written
+    variants = _variants(schema)
+    if variants is not None:
+        options = [v for v in variants if not _is_null(v)]
+        return example_of(options[0], resolver, _stack=stack) if options else None
+    if isinstance(schema.get("allOf"), list):
+        return _all_of_example(schema["allOf"], resolver, stack)
+    make = EXAMPLE_OF_KIND.get(_example_kind(schema))
+    return make(schema, resolver, stack) if make is not None else None
+
+
+def _written_example(schema: JSON) -> Any:
+    """What the schema itself offers as a value, in order of how much the authors meant it."""
     if "example" in schema:
         return schema["example"]
     if isinstance(schema.get("examples"), list) and schema["examples"]:
@@ -434,55 +489,87 @@ def _example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> Any:
         return schema["enum"][0]
     if schema.get("default") is not None:
         return schema["default"]
-    variants = _variants(schema)
-    if variants is not None:
-        options = [v for v in variants if not _is_null(v)]
-        return example_of(options[0], resolver, _stack=stack) if options else None
-    if isinstance(schema.get("allOf"), list):
-        merged: dict[str, Any] = {}
-        for part in schema["allOf"]:
-            value = example_of(part, resolver, _stack=stack)
-            if isinstance(value, dict):
-                merged.update(value)
-            elif value is not None:
-                return value
-        return merged
+    return _NO_EXAMPLE
+
+
+def _all_of_example(parts: list[Any], resolver: Resolver, stack: tuple[str, ...]) -> Any:
+    merged: JSON = {}
+    for part in parts:
+        value = example_of(part, resolver, _stack=stack)
+        if isinstance(value, dict):
+            merged.update(value)
+        elif value is not None:
+            # A part that is no object cannot be merged; its value stands for the whole.
+            return value
+    return merged
+
+
+def _example_kind(schema: JSON) -> str | None:
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
     if kind is None and "properties" in schema:
-        kind = "object"
-    if kind == "object":
-        value = {
-            prop: example_of(sub, resolver, _stack=stack)
-            for prop, sub in (schema.get("properties") or {}).items()
-        }
-        extra = schema.get("additionalProperties")
-        if not value and isinstance(extra, dict) and extra:
-            value = {"key": example_of(extra, resolver, _stack=stack)}
-        return value
-    if kind == "array":
-        items = schema.get("items")
-        return [example_of(items, resolver, _stack=stack)] if isinstance(items, dict) else []
-    if kind == "string":
-        known = EXAMPLE_STRINGS.get(str(schema.get("format", "")))
-        if known is not None:
-            return known
-        low = int(schema.get("minLength", 0))
-        high = int(schema.get("maxLength", max(low, 6)))
-        return ("string" * (low // 6 + 1))[: max(min(6, high), low)]
-    if kind in ("integer", "number"):
-        number: int | float = 0
-        if "minimum" in schema:
-            number = schema["minimum"]
-        elif "exclusiveMinimum" in schema:
-            number = schema["exclusiveMinimum"] + 1
-        elif "maximum" in schema and schema["maximum"] < 0:
-            number = schema["maximum"]
-        return int(number) if kind == "integer" else number
-    if kind == "boolean":
-        return False
-    return None
+        return "object"
+    return kind if isinstance(kind, str) else None
+
+
+def _object_example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> JSON:
+    value = {
+        prop: example_of(sub, resolver, _stack=stack)
+        for prop, sub in (schema.get("properties") or {}).items()
+    }
+    extra = schema.get("additionalProperties")
+    if not value and isinstance(extra, dict) and extra:
+        # A map without fixed fields: one made-up key shows what its values look like.
+        value = {"key": example_of(extra, resolver, _stack=stack)}
+    return value
+
+
+def _array_example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> list[Any]:
+    items = schema.get("items")
+    return [example_of(items, resolver, _stack=stack)] if isinstance(items, dict) else []
+
+
+def _string_example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> str:
+    known = EXAMPLE_STRINGS.get(str(schema.get("format", "")))
+    if known is not None:
+        return known
+    low = int(schema.get("minLength", 0))
+    high = int(schema.get("maxLength", max(low, 6)))
+    return ("string" * (low // 6 + 1))[: max(min(6, high), low)]
+
+
+def _number_example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> int | float:
+    # A value on a bound surely fits; zero may lie outside the bounds.
+    number: int | float = 0
+    if "minimum" in schema:
+        number = schema["minimum"]
+    elif "exclusiveMinimum" in schema:
+        number = schema["exclusiveMinimum"] + 1
+    elif "maximum" in schema and schema["maximum"] < 0:
+        number = schema["maximum"]
+    return number
+
+
+def _integer_example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> int:
+    return int(_number_example(schema, resolver, stack))
+
+
+def _boolean_example(schema: JSON, resolver: Resolver, stack: tuple[str, ...]) -> bool:
+    return False
+
+
+ExampleMaker = Callable[[JSON, Resolver, tuple[str, ...]], Any]
+
+# A made-up value for each JSON Schema type; "null" and unknown types make None.
+EXAMPLE_OF_KIND: dict[str | None, ExampleMaker] = {
+    "object": _object_example,
+    "array": _array_example,
+    "string": _string_example,
+    "number": _number_example,
+    "integer": _integer_example,
+    "boolean": _boolean_example,
+}
 
 
 @dataclass(frozen=True)

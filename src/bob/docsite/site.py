@@ -14,9 +14,9 @@ from bob.billing import service as billing
 from bob.billing.service import PlanTerms
 from bob.docsite import guides, reference
 from bob.errors import NotFound
-from bob.portal import i18n
-from bob.portal.web import N_, PUBLIC, Page
 from bob.settings import Settings
+from bob.web import i18n
+from bob.web.page import N_, PUBLIC, Page
 from bob.widget import service as widget
 
 # The language comes from the path, so every page has one address per language.

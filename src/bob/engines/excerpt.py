@@ -17,7 +17,7 @@ from typing import Literal
 
 from bob.knowledge import answer_types, grounding
 from bob.knowledge.answer_types import AnswerType
-from bob.knowledge.text import Term
+from bob.knowledge.search import Term
 
 # A passage this short is already one fact; cutting it would only lose context.
 SHORT_PASSAGE_CHARS = 240

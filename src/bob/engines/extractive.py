@@ -7,10 +7,9 @@ from collections.abc import AsyncIterator
 
 from bob.engines.base import EngineRequest, EngineResult, Passage, TokenDelta
 from bob.engines.excerpt import excerpt
-from bob.engines.messages import answer_intro
-from bob.knowledge import answer_types
-from bob.knowledge import text as search
-from bob.knowledge.text import Term
+from bob.engines.phrases import answer_intro
+from bob.knowledge import answer_types, search
+from bob.knowledge.search import Term
 
 MAX_PASSAGES = 2
 # A second passage is added only when it is nearly as relevant as the first; a much weaker one

@@ -22,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from bob.db.types import utcnow
 from bob.jobs.models import Job, JobStatus
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 
 LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 5
@@ -79,7 +79,7 @@ async def enqueue(
     )
     session.add(job)
     await session.flush()
-    await events.announce(session)
+    await outbox.announce(session)
     return job
 
 

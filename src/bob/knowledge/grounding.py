@@ -20,7 +20,7 @@ from typing import Literal
 
 from bob.engines.base import Passage
 from bob.knowledge import answer_types
-from bob.knowledge.text import analyser_language, guess_language
+from bob.knowledge.search import analyser_language, guess_language
 
 Strictness = Literal["strict", "balanced", "helpful"]
 STRICTNESS: tuple[Strictness, ...] = ("strict", "balanced", "helpful")

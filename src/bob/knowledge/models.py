@@ -43,7 +43,7 @@ class KnowledgeItem(UUIDPrimaryKey, Timestamps, Base):
 
 class KnowledgeChunk(Base):
     """A retrievable passage of an item. `search_text` holds its search tokens, made by the
-    analyser of its `language` (version `analyzer`, see knowledge/text.py).
+    analyser of its `language` (version `analyzer`, see knowledge/search.py).
 
     The integer id is the rowid of the SQLite FTS5 index, which also indexes `tenant_id` so a
     search filters by tenant inside the index; on PostgreSQL a stored `search_vector` column

@@ -10,9 +10,8 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
+from bob.knowledge import search, vectors
 from bob.knowledge import service as knowledge
-from bob.knowledge import text as search
-from bob.knowledge import vectors
 from bob.knowledge.schemas import (
     KnowledgeImportResult,
     KnowledgeIndexingJob,

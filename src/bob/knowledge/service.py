@@ -21,10 +21,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.engines.base import Passage
 from bob.errors import NotFound, ValidationFailed
-from bob.governance import service as audit
-from bob.governance.service import Actor
-from bob.knowledge import grounding, lexical, vectors
-from bob.knowledge import text as search
+from bob.governance import audit
+from bob.governance.audit import Actor
+from bob.knowledge import grounding, lexical, search, vectors
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
 from bob.pagination import Cursor, Page
 from bob.settings import Settings

@@ -8,13 +8,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.errors import Conflict, NotFound
-from bob.governance import service as audit
-from bob.governance.service import Actor
+from bob.governance import audit
+from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page
 from bob.personas.models import Persona
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 
 DEFAULT_PERSONA = {
     "name": "Bob",
@@ -82,7 +82,7 @@ async def _changed(
         target_id=persona.id,
         data=data,
     )
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=tenant,
         type="persona.updated",

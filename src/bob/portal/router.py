@@ -1,6 +1,6 @@
 """The Customer Portal's front door: log in and out, sign up, the dashboard, and the invite page.
 
-Each area of the portal has a module of its own (conversations, knowledge, ...), included here.
+Each area of the portal is its domain's `pages.py` (chat, knowledge, personas, ...), included here.
 """
 
 from __future__ import annotations
@@ -11,22 +11,27 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from bob.analytics import reports
 from bob.analytics import service as analytics
-from bob.analytics.router import build_business_metrics
 from bob.auth import passwords
 from bob.auth import service as auth
+from bob.auth.cookies import set_session_cookies
 from bob.auth.permissions import Permission
-from bob.auth.router import set_session_cookies
+from bob.billing import pages as billing_pages
+from bob.billing.pages import plan_options
+from bob.chat import pages as conversations
 from bob.db.types import utcnow
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
 from bob.errors import BobError, Forbidden
-from bob.governance.service import Actor
+from bob.governance import pages as audit
+from bob.governance.audit import Actor
+from bob.knowledge import pages as knowledge_pages
 from bob.knowledge import service as knowledge
-from bob.portal import audit, billing_pages, conversations, persona, team, webhooks, widget
-from bob.portal import knowledge as knowledge_pages
-from bob.portal.billing_pages import plan_options
-from bob.portal.sessions import login_routes
-from bob.portal.web import (
+from bob.personas import pages as persona
+from bob.tenants import pages as team
+from bob.tenants import service as tenants
+from bob.tenants.schemas import SignupRequest
+from bob.web.page import (
     PORTAL,
     Page,
     PortalPage,
@@ -34,8 +39,9 @@ from bob.portal.web import (
     check_form_token,
     validation_message,
 )
-from bob.tenants import service as tenants
-from bob.tenants.schemas import SignupRequest
+from bob.web.sessions import login_routes
+from bob.webhooks import pages as webhooks
+from bob.widget import pages as widget
 from bob.widget import service as widget_service
 
 router = APIRouter(include_in_schema=False)
@@ -184,7 +190,7 @@ async def dashboard(
 ) -> Response:
     days = days if days in PERIODS else 30
     tenant = page.principal_required.own_tenant
-    metrics = await build_business_metrics(
+    metrics = await reports.business_metrics(
         session, tenant, analytics.Window.last_days(days, utcnow())
     )
     t = page.translator

@@ -12,7 +12,7 @@ from bob.auth.models import User
 from bob.auth.permissions import Permission
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
 from bob.errors import Forbidden
-from bob.governance.service import Actor
+from bob.governance.audit import Actor
 from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.tenants import service as tenants

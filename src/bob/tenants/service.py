@@ -20,8 +20,8 @@ from bob.auth.tokens import hash_opaque_token
 from bob.billing import service as billing
 from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from bob.governance import service as audit
-from bob.governance.service import Actor
+from bob.governance import audit
+from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page, like_pattern
 from bob.personas import service as personas
 from bob.settings import Settings

@@ -13,15 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bob.billing import service as billing
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound
-from bob.governance import service as audit
-from bob.governance.service import Actor
+from bob.governance import audit
+from bob.governance.audit import Actor
 from bob.net import guard
 from bob.pagination import Cursor, Page
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import events as catalogue
-from bob.webhooks import service as events
-from bob.webhooks import signing
+from bob.webhooks import catalogue, outbox, signing
 from bob.webhooks.models import (
     DeliveryStatus,
     Event,
@@ -160,7 +158,7 @@ async def update_endpoint(
         if enabled:
             # A fresh start: the five-day clock and the reason it was switched off are cleared.
             endpoint.failing_since = endpoint.disabled_at = endpoint.disabled_reason = None
-            await events.announce(session)  # deliveries waiting for it are due again
+            await outbox.announce(session)  # deliveries waiting for it are due again
         else:
             endpoint.disabled_at = utcnow()
     if changed:
@@ -224,7 +222,7 @@ async def send_test(
     endpoint = await get_endpoint(session=session, tenant_id=tenant.id, endpoint_id=endpoint_id)
     if not endpoint.enabled:
         raise Conflict("this endpoint is disabled; enable it before sending a test event")
-    event = await events.emit(
+    event = await outbox.emit(
         session=session,
         tenant=tenant,
         type="webhook.test",
@@ -352,7 +350,7 @@ async def redeliver(
     delivery.claim_token = None
     delivery.updated_at = now
     await session.flush()
-    await events.announce(session)
+    await outbox.announce(session)
     await _record(
         session,
         settings,

@@ -12,8 +12,8 @@ from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
 from bob.openapi import problems
 from bob.pagination import PageDep
+from bob.webhooks import catalogue
 from bob.webhooks import endpoints as webhooks
-from bob.webhooks import events as catalogue
 from bob.webhooks.models import DeliveryStatus, WebhookEndpoint
 from bob.webhooks.schemas import (
     WebhookAttemptRead,

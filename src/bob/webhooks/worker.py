@@ -33,13 +33,12 @@ from bob import __version__
 from bob.auth.tokens import SecretUnreadable
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.jobs import runner as job_runner
 from bob.net.guard import GuardedBackend, UnsafeTarget
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import service as events
-from bob.webhooks import signing
+from bob.webhooks import outbox, signing
 from bob.webhooks.models import (
     DeliveryStatus,
     Event,
@@ -118,7 +117,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; deliveries in flight then finish before returning."""
         self._loop = asyncio.get_running_loop()
-        stop_listening = events.on_commit_with_deliveries(self.wake)
+        stop_listening = outbox.on_commit_with_deliveries(self.wake)
         listener = await self._listen()
         next_listen = time.monotonic() + RELISTEN_EVERY_S
         in_flight: set[asyncio.Task[None]] = set()
@@ -404,7 +403,7 @@ class Worker:
         tenant = await session.get(Tenant, endpoint.tenant_id)
         if tenant is None:
             return
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=tenant,
             type="webhook.endpoint_disabled",
@@ -463,14 +462,14 @@ class _Listener:
         self._wake()
 
     async def start(self) -> None:
-        await self._driver.add_listener(events.NOTIFY_CHANNEL, self._notified)
+        await self._driver.add_listener(outbox.NOTIFY_CHANNEL, self._notified)
 
     def alive(self) -> bool:
         return not self._driver.is_closed()
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
-            await self._driver.remove_listener(events.NOTIFY_CHANNEL, self._notified)
+            await self._driver.remove_listener(outbox.NOTIFY_CHANNEL, self._notified)
         with contextlib.suppress(Exception):
             await self._connection.close()
 

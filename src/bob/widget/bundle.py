@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 
 from bob.anonymous import service as anonymous
 from bob.db.session import Database
+from bob.deps import get_database
 from bob.errors import BobError
 from bob.openapi import problems
 from bob.personas import service as personas
@@ -130,7 +131,7 @@ async def tenant_bundle(tenant_id: str, request: Request) -> Response:
         tenant_uuid = uuid.UUID(tenant_id)
     except ValueError:
         return _unavailable(request)
-    db: Database = request.app.state.db
+    db = get_database(request)
     settings: Settings = request.app.state.settings
     async with db.transaction() as session:
         tenant = await session.get(Tenant, tenant_uuid)
@@ -168,7 +169,7 @@ async def widget_config(request: Request) -> Response:
         access, origin = await door.widget_access(request)
     except BobError as exc:
         return door.error_response(exc, {"Vary": "Origin"})
-    db: Database = request.app.state.db
+    db = get_database(request)
     settings: Settings = request.app.state.settings
     config = await public_config(db=db, settings=settings, tenant=access.tenant, key=access.key.key)
     body = {

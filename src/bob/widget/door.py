@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from bob.db.session import Database
+from bob.deps import get_database
 from bob.errors import BobError, Forbidden
 from bob.widget import service as widget
 from bob.widget.origins import request_origin
@@ -30,7 +30,7 @@ def error_response(exc: BobError, headers: dict[str, str]) -> JSONResponse:
 
 async def widget_access(request: Request) -> tuple[widget.WidgetAccess, str]:
     """The key and the origin it is used from; 401/403 carry no CORS allow header."""
-    db: Database = request.app.state.db
+    db = get_database(request)
     async with db.transaction() as session:
         access = await widget.resolve_key(
             session=session, value=request.headers.get("x-widget-key")
@@ -49,7 +49,7 @@ async def preflight(request: Request) -> Response:
     """A preflight carries no key: allow the origin if some active key of an active tenant does.
     The real request is then checked against its own key."""
     origin = request_origin(request.headers.get("origin"))
-    db: Database = request.app.state.db
+    db = get_database(request)
     async with db.transaction() as session:
         allowed = await widget.any_key_allows(session=session, origin=origin)
     if not allowed or origin is None:

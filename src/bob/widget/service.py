@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
-from bob.governance import service as audit
-from bob.governance.service import Actor
+from bob.governance import audit
+from bob.governance.audit import Actor
 from bob.settings import Settings
 from bob.tenants.models import Tenant, TenantStatus
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 from bob.widget.models import WidgetKey, WidgetKeyOrigin, WidgetSettings
 from bob.widget.origins import normalize_origins, patterns_matching
 
@@ -186,7 +186,7 @@ async def rotate_key(
     key.rotated_at = utcnow()
     await session.flush()
     await _record(session, settings, tenant.id, actor, "widget.key_rotated", key)
-    await events.emit(
+    await outbox.emit(
         session=session,
         tenant=tenant,
         type="widget.key_rotated",

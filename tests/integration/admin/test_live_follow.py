@@ -1,4 +1,4 @@
-"""The live pages' stream (bob.portal.live.follow), which Mission Control's feed follows across
+"""The live pages' stream (bob.web.live.follow), which Mission Control's feed follows across
 every tenant: a burst of events longer than one read still reaches the page, each event once."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from bob.db.session import Database
-from bob.portal import live
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import service as events
+from bob.web import live
+from bob.webhooks import outbox
 from bob.webhooks.models import Event
 from tests.factories import make_tenant
 
@@ -42,7 +42,7 @@ async def test_a_burst_longer_than_a_batch_reaches_the_stream(
         tenant = await session.get(Tenant, shop.tenant.id)
         assert tenant is not None
         for n in range(burst):
-            await events.emit(
+            await outbox.emit(
                 session=session,
                 tenant=tenant,
                 type="conversation.closed",
@@ -89,7 +89,7 @@ async def test_present_shapes_what_each_message_carries(
     async with db.transaction() as session:
         tenant = await session.get(Tenant, shop.tenant.id)
         assert tenant is not None
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=tenant,
             type="conversation.created",

@@ -16,11 +16,10 @@ from bob.auth.models import User
 from bob.billing import service as billing
 from bob.billing.models import CreditEntry, PricebookVersion
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import endpoints
-from bob.webhooks import service as events
+from bob.webhooks import endpoints, outbox
 from bob.webhooks.models import WebhookDelivery
 from tests.factories import PASSWORD, make_admin, make_tenant, unique
 from tests.integration.portal.conftest import Pages
@@ -484,7 +483,7 @@ async def test_status_shows_the_database_the_worker_and_failures(
         tenant = await session.get(Tenant, shop.tenant.id)
         assert tenant is not None
         for n in range(3):
-            await events.emit(
+            await outbox.emit(
                 session=session,
                 tenant=tenant,
                 type="conversation.closed",
@@ -536,13 +535,13 @@ async def test_live_feed_lists_recent_conversations_with_the_tenant_name(
             "channel": "widget",
             "status": "bot",
         }
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=tenant,
             type="conversation.created",
             data={"conversation": conversation},
         )
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=tenant,
             type="conversation.handoff_requested",

@@ -18,7 +18,7 @@ from bob.db.session import Database
 from bob.db.types import utcnow
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import service as events
+from bob.webhooks import outbox
 from bob.webhooks.worker import Worker
 from tests.factories import bearer, make_admin, make_member, make_tenant
 from tests.integration.webhooks.conftest import conversation
@@ -195,7 +195,7 @@ async def test_the_platform_overview_counts_every_tenant(
     assert created.status_code == 201, created.text
     receiver.default = Reply(500)
     async with db.transaction() as session:
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=a.tenant,
             type="conversation.closed",

@@ -20,7 +20,7 @@ from bob.billing import service as billing
 from bob.billing.models import CreditEntry
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.main import create_app
 from bob.settings import Settings

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks.models import Event

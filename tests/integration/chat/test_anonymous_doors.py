@@ -13,12 +13,11 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
 
-from bob.auth import tokens
 from bob.chat.models import Conversation
 from bob.db.session import Database
 from bob.main import create_app
 from bob.ratelimit import RateLimiter
-from bob.settings import Settings
+from bob.settings import Settings, derive_key
 from tests.conftest import PUBLIC_URL, redis_limiter
 from tests.integration.chat.conftest import SHOP_ORIGIN, Shop, parse_sse
 
@@ -341,7 +340,7 @@ async def test_altered_foreign_and_expired_challenges_are_refused(
     assert foreign.json()["error"]["code"] == "challenge_invalid"
     assert "another business" in foreign.json()["error"]["message"]
 
-    key = tokens.derive_key(settings.secret, "altcha")
+    key = derive_key(settings.secret, "altcha")
     stale = altcha.create_challenge(
         "SHA-256",
         1,

@@ -7,8 +7,8 @@ from alembic.migration import MigrationContext
 from pydantic import SecretStr
 from sqlalchemy import inspect, text
 
+from bob import models
 from bob.db import migrate
-from bob.db.base import import_all_models
 from bob.db.session import create_engine
 from tests.conftest import FreshDatabase
 
@@ -24,7 +24,7 @@ async def _tables(url: str) -> set[str]:
 
 async def _diff(url: str) -> list[object]:
     engine = create_engine(url)
-    metadata = import_all_models().metadata
+    metadata = models.metadata
     try:
         async with engine.connect() as connection:
             return await connection.run_sync(

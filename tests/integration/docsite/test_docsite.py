@@ -21,8 +21,8 @@ from pydantic import BaseModel
 from bob.chat.schemas import ChatReplyRead, ConsoleMessage, PublicChatRequest, WidgetChatRequest
 from bob.db.session import Database
 from bob.docsite import guides, reference
-from bob.portal.i18n import Translator
 from bob.settings import Settings
+from bob.web.i18n import Translator
 from tests.factories import bearer, make_admin, make_tenant
 
 LANGUAGES = {"en": "", "pt-BR": "/pt-BR", "ja": "/ja"}

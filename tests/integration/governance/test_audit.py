@@ -5,7 +5,7 @@ from sqlalchemy import select, update
 
 from bob.auth.permissions import Role
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.governance.models import AuditEntry
 from bob.settings import Settings
 from tests.factories import PASSWORD, bearer, make_admin, make_member, make_tenant

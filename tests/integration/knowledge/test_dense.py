@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select
 
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.jobs import service as jobs
 from bob.jobs.models import Job
 from bob.jobs.runner import JobRunner

@@ -14,12 +14,12 @@ from sqlalchemy import select, text, update
 
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.jobs.runner import JobRunner
 from bob.knowledge import lexical
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk
-from bob.knowledge.text import ANALYZER_VERSION, Term
+from bob.knowledge.search import ANALYZER_VERSION, Term
 from bob.settings import Settings
 from tests.conftest import FreshDatabase, make_settings
 from tests.factories import make_tenant

@@ -10,7 +10,7 @@ from bob.db.session import Database
 from bob.engines.base import Passage
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk
-from bob.knowledge.text import query_terms
+from bob.knowledge.search import query_terms
 from bob.settings import Settings
 from tests.factories import bearer, make_tenant
 from tests.integration.knowledge.conftest import Business

@@ -13,7 +13,7 @@ from bob.anonymous import service as anonymous
 from bob.auth.permissions import Role
 from bob.billing import service as billing
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from tests.factories import TenantWithOwner, make_member, make_tenant

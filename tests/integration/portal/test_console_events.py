@@ -17,8 +17,8 @@ from bob.auth.permissions import Role
 from bob.db import migrate
 from bob.db.session import Database
 from bob.main import create_app
-from bob.portal import live
 from bob.settings import Settings
+from bob.web import live
 from tests.browser.conftest import ServerThread, free_port
 from tests.conftest import make_settings
 from tests.factories import make_member, unique

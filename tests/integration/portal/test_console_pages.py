@@ -14,7 +14,7 @@ from sqlalchemy import select
 from bob.auth.permissions import Role
 from bob.chat import conversations
 from bob.db.session import Database
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.governance.models import AuditEntry
 from bob.knowledge import service as knowledge
 from bob.settings import Settings
@@ -195,7 +195,7 @@ async def test_the_list_shows_conversations_newest_first_and_filters_by_status(
 async def test_the_list_pages_by_cursor(
     pages: Pages, client: httpx.AsyncClient, shop: Shop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bob.portal import conversations as console
+    from bob.chat import pages as console
 
     monkeypatch.setattr(console, "PAGE_SIZE", 2)
     people = [await visitor(client, shop, f"Question {n}") for n in range(3)]

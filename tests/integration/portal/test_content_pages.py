@@ -18,7 +18,7 @@ from bob.billing.models import CreditEntry
 from bob.chat.models import Conversation
 from bob.db.session import Database
 from bob.engines import service as engines
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
 from bob.personas import service as personas

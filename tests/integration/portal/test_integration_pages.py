@@ -17,7 +17,7 @@ from bob.auth.permissions import Role
 from bob.billing import service as billing
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.main import create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants

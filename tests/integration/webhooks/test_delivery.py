@@ -19,8 +19,7 @@ from bob.db.types import utcnow
 from bob.governance.models import AuditEntry
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import events as catalogue
-from bob.webhooks import service as events
+from bob.webhooks import catalogue, outbox
 from bob.webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from bob.webhooks.worker import Worker
 from tests.integration.webhooks.conftest import (
@@ -35,7 +34,7 @@ from tests.webhook_receiver import Receiver, Reply
 
 async def _emit(db: Database, tenant: Tenant, type: str, data: dict[str, Any]) -> Event:
     async with db.transaction() as session:
-        return await events.emit(session=session, tenant=tenant, type=type, data=data)
+        return await outbox.emit(session=session, tenant=tenant, type=type, data=data)
 
 
 CONVERSATION = conversation()
@@ -164,7 +163,7 @@ async def test_nothing_is_sent_for_a_rolled_back_change(
 
     async def change_that_fails() -> None:
         async with db.transaction() as session:
-            await events.emit(
+            await outbox.emit(
                 session=session, tenant=owner.tenant, type="conversation.created", data=CONVERSATION
             )
             raise Boom

@@ -15,8 +15,7 @@ from bob.auth.permissions import Role
 from bob.db.session import Database
 from bob.governance.models import AuditEntry
 from bob.settings import Settings
-from bob.webhooks import events as catalogue
-from bob.webhooks import service as events
+from bob.webhooks import catalogue, outbox
 from bob.webhooks.worker import Worker
 from tests.factories import bearer, make_member
 from tests.integration.webhooks.conftest import (
@@ -252,7 +251,7 @@ async def test_another_tenant_can_neither_see_nor_fire_the_endpoints(
 
     # Bob's events never reach Alice's endpoint.
     async with db.transaction() as session:
-        await events.emit(
+        await outbox.emit(
             session=session,
             tenant=bob.tenant,
             type="conversation.closed",

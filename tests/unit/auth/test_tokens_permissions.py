@@ -9,6 +9,7 @@ from bob.auth import tokens
 from bob.auth.permissions import ROLE_PERMISSIONS, Permission, Role, permissions_for
 from bob.db.types import utcnow
 from bob.errors import Unauthorized
+from bob.settings import derive_key
 
 SECRET = b"unit-test-secret-unit-test-secret"
 
@@ -62,7 +63,7 @@ def test_csrf_tokens_are_bound_to_the_session() -> None:
 
 
 def test_keys_are_separate_per_purpose() -> None:
-    assert tokens.derive_key(SECRET, "jwt") != tokens.derive_key(SECRET, "csrf")
+    assert derive_key(SECRET, "jwt") != derive_key(SECRET, "csrf")
 
 
 def test_permission_table_matches_the_roles() -> None:

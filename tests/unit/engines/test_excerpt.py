@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from bob.engines.excerpt import excerpt, split_units
 from bob.knowledge import answer_types
-from bob.knowledge.text import index_tokens, question_terms
+from bob.knowledge.search import index_tokens, question_terms
 
 HOURS = """Our shop is open every day except public holidays. We are on Harbour Street, next to \
 the ferry terminal.

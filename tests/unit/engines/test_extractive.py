@@ -6,7 +6,7 @@ import pytest
 
 from bob.engines.base import EngineResult, Passage, TokenDelta, complete
 from bob.engines.extractive import ExtractiveEngine, select_passages, split_for_streaming
-from bob.engines.messages import SUPPORTED_LANGUAGES, answer_intro
+from bob.engines.phrases import SUPPORTED_LANGUAGES, answer_intro
 from tests.engines_data import (
     AVA,
     AVA_FORMAL,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bob.engines.base import PersonaView
-from bob.engines.messages import (
+from bob.engines.phrases import (
     SUPPORTED_LANGUAGES,
     answer_intro,
     engine_failure_message,

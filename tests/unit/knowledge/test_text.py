@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from bob.knowledge.text import (
+from bob.knowledge.search import (
     Term,
     coverage,
     detect_language,

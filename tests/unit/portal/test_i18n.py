@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bob.portal import i18n
-from bob.webhooks import events as catalogue
+from bob.web import i18n
+from bob.webhooks import catalogue
 
 SRC = Path(i18n.__file__).parent.parent
 # _("…") and _('…') in templates; page.t("…"), t("…"), _("…") and N_("…") in Python.
@@ -42,13 +42,15 @@ def used_texts() -> dict[str, str]:
         for match in TEMPLATE_CALL.finditer(path.read_text(encoding="utf-8")):
             text = match.group(1) if match.group(1) is not None else match.group(2)
             found.setdefault(text, str(path.relative_to(SRC)))
-    for folder in ("portal", "admin", "docsite"):
-        for path in sorted((SRC / folder).rglob("*.py")):
-            for text in python_texts(path.read_text(encoding="utf-8")):
-                found.setdefault(text, str(path))
+    pages = [
+        p for folder in ("web", "portal", "admin", "docsite") for p in (SRC / folder).rglob("*.py")
+    ]
+    for path in sorted([*pages, *SRC.glob("*/pages.py")]):
+        for text in python_texts(path.read_text(encoding="utf-8")):
+            found.setdefault(text, str(path))
     # The webhook catalogue's descriptions are shown, translated, on the portal's events page.
     for event in catalogue.CATALOGUE.values():
-        found.setdefault(event.description, "bob/webhooks/events.py")
+        found.setdefault(event.description, "bob/webhooks/catalogue.py")
     return found
 
 

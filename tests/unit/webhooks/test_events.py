@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from bob.errors import ValidationFailed
-from bob.webhooks import events
+from bob.webhooks import catalogue
 
-NAMES = list(events.CATALOGUE)
+NAMES = list(catalogue.CATALOGUE)
 
 EXPECTED_NAMES = [
     "conversation.created",
@@ -54,7 +54,7 @@ def resolve(schema: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
 
 def rejected(payload: dict[str, Any]) -> str:
     with pytest.raises(ValueError) as caught:  # noqa: PT011 - the message is checked by callers
-        events.validate_payload(payload)
+        catalogue.validate_payload(payload)
     return str(caught.value)
 
 
@@ -63,30 +63,30 @@ def rejected(payload: dict[str, Any]) -> str:
 
 def test_catalogue_lists_every_event_in_documentation_order() -> None:
     assert NAMES == EXPECTED_NAMES
-    for name, event in events.CATALOGUE.items():
+    for name, event in catalogue.CATALOGUE.items():
         assert event.name == name
         assert event.description.strip().endswith(".")
-        assert events.is_known(name)
+        assert catalogue.is_known(name)
 
 
 def test_only_the_test_event_is_sent_on_request() -> None:
-    on_request = [n for n, e in events.CATALOGUE.items() if not e.tenant_subscribable]
+    on_request = [n for n, e in catalogue.CATALOGUE.items() if not e.tenant_subscribable]
     assert on_request == ["webhook.test"]
 
 
 def test_the_pricebook_event_says_it_goes_to_the_platform_tenant_only() -> None:
-    assert "platform" in events.CATALOGUE["pricebook.published"].description
+    assert "platform" in catalogue.CATALOGUE["pricebook.published"].description
 
 
 @pytest.mark.parametrize("name", ["", "conversation", "conversation.*", "*", "Message.Created"])
 def test_is_known_only_for_exact_names(name: str) -> None:
-    assert not events.is_known(name)
+    assert not catalogue.is_known(name)
 
 
 def test_business_id_pattern_matches_the_tenants_rule() -> None:
     from bob.tenants import service as tenants
 
-    assert tenants.BUSINESS_ID.pattern == events.BUSINESS_ID_PATTERN
+    assert tenants.BUSINESS_ID.pattern == catalogue.BUSINESS_ID_PATTERN
 
 
 # ---- examples ------------------------------------------------------------------------------
@@ -94,26 +94,26 @@ def test_business_id_pattern_matches_the_tenants_rule() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_every_example_validates(name: str) -> None:
-    payload = events.example(name)
+    payload = catalogue.example(name)
     assert payload["type"] == name
     assert payload["data"]["business_id"] == "acme-bikes"
     uuid.UUID(payload["data"]["tenant_id"])
     json.dumps(payload)
-    events.validate_payload(payload)
-    events.CATALOGUE[name].data.model_validate(payload["data"])
+    catalogue.validate_payload(payload)
+    catalogue.CATALOGUE[name].data.model_validate(payload["data"])
 
 
 def test_examples_are_fixed_and_independent_copies() -> None:
-    first = events.example("message.created")
+    first = catalogue.example("message.created")
     first["data"]["message"]["content"] = "changed"
-    second = events.example("message.created")
+    second = catalogue.example("message.created")
     assert second["data"]["message"]["content"] != "changed"
-    assert second == events.example("message.created")
+    assert second == catalogue.example("message.created")
 
 
 def test_example_of_an_unknown_type_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown event type"):
-        events.example("conversation.deleted")
+        catalogue.example("conversation.deleted")
 
 
 # ---- JSON Schemas --------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_example_of_an_unknown_type_is_refused() -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_envelope_schema_structure(name: str) -> None:
-    schema = events.envelope_schema(name)
+    schema = catalogue.envelope_schema(name)
     json.loads(json.dumps(schema))
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
     assert schema["type"] == "object"
@@ -149,7 +149,7 @@ def test_envelope_schema_structure(name: str) -> None:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_schema_describes_every_key_of_the_example(name: str) -> None:
-    schema = events.envelope_schema(name)
+    schema = catalogue.envelope_schema(name)
 
     def check(node: dict[str, Any], value: Any) -> None:
         node = resolve(schema, node)
@@ -176,11 +176,11 @@ def test_schema_describes_every_key_of_the_example(name: str) -> None:
         else:
             assert node["type"] == "string"
 
-    check(schema["properties"]["data"], events.example(name)["data"])
+    check(schema["properties"]["data"], catalogue.example(name)["data"])
 
 
 def test_refs_resolve_for_an_event_with_nested_definitions() -> None:
-    schema = events.envelope_schema("pricebook.published")
+    schema = catalogue.envelope_schema("pricebook.published")
     pricebook = resolve(schema, schema["properties"]["data"]["properties"]["pricebook"])
     plan = resolve(schema, pricebook["properties"]["plans"]["items"])
     assert plan["required"] == [
@@ -196,7 +196,7 @@ def test_refs_resolve_for_an_event_with_nested_definitions() -> None:
 
 def test_envelope_schema_of_an_unknown_type_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown event type"):
-        events.envelope_schema("nope.nope")
+        catalogue.envelope_schema("nope.nope")
 
 
 # ---- validate_payload ----------------------------------------------------------------------
@@ -224,45 +224,45 @@ def test_the_shapes_chat_emits_validate() -> None:
             "message": message_data(message),
         },
     }
-    events.validate_payload(json.loads(json.dumps(payload)))
+    catalogue.validate_payload(json.loads(json.dumps(payload)))
 
 
 def test_timestamp_with_z_is_utc_too() -> None:
-    payload = events.example("conversation.created")
+    payload = catalogue.example("conversation.created")
     payload["timestamp"] = "2026-03-14T09:30:02Z"
-    events.validate_payload(payload)
+    catalogue.validate_payload(payload)
 
 
 def test_nullable_fields_accept_null() -> None:
-    payload = events.example("conversation.handoff_requested")
+    payload = catalogue.example("conversation.handoff_requested")
     payload["data"]["reason"] = None
-    events.validate_payload(payload)
-    payload = events.example("widget.key_rotated")
+    catalogue.validate_payload(payload)
+    payload = catalogue.example("widget.key_rotated")
     payload["data"]["widget_key"]["label"] = None
-    events.validate_payload(payload)
+    catalogue.validate_payload(payload)
 
 
 def test_an_unknown_type_is_rejected() -> None:
-    payload = events.example("conversation.created")
+    payload = catalogue.example("conversation.created")
     payload["type"] = "conversation.deleted"
     assert "conversation.deleted" in rejected(payload)
 
 
 def test_a_known_type_with_another_types_data_is_rejected() -> None:
-    payload = events.example("conversation.created")
+    payload = catalogue.example("conversation.created")
     payload["type"] = "message.created"
     assert "data.message" in rejected(payload)
 
 
 @pytest.mark.parametrize("key", ["type", "timestamp", "data"])
 def test_a_missing_envelope_key_is_rejected(key: str) -> None:
-    payload = events.example("conversation.created")
+    payload = catalogue.example("conversation.created")
     del payload[key]
     assert key in rejected(payload)
 
 
 def test_an_extra_envelope_key_is_rejected() -> None:
-    payload = events.example("conversation.created")
+    payload = catalogue.example("conversation.created")
     payload["id"] = "evt_1"
     assert "unexpected id" in rejected(payload)
 
@@ -284,7 +284,7 @@ def test_a_payload_that_is_not_an_object_is_rejected() -> None:
     ],
 )
 def test_a_bad_timestamp_is_rejected(timestamp: Any, problem: str) -> None:
-    payload = events.example("conversation.created")
+    payload = catalogue.example("conversation.created")
     payload["timestamp"] = timestamp
     message = rejected(payload)
     assert message.startswith("timestamp: ")
@@ -293,19 +293,19 @@ def test_a_bad_timestamp_is_rejected(timestamp: Any, problem: str) -> None:
 
 @pytest.mark.parametrize("key", ["tenant_id", "business_id"])
 def test_data_without_the_tenant_is_rejected(key: str) -> None:
-    payload = events.example("conversation.closed")
+    payload = catalogue.example("conversation.closed")
     del payload["data"][key]
     assert f"data.{key}" in rejected(payload)
 
 
 def test_extra_keys_in_data_are_rejected() -> None:
-    payload = events.example("conversation.closed")
+    payload = catalogue.example("conversation.closed")
     payload["data"]["secret"] = "x"
     assert "data.secret" in rejected(payload)
 
 
 def test_extra_keys_in_nested_objects_are_rejected() -> None:
-    payload = events.example("message.created")
+    payload = catalogue.example("message.created")
     payload["data"]["message"]["engine"] = "openai"
     assert "data.message.engine" in rejected(payload)
 
@@ -350,7 +350,7 @@ def _set(payload: dict[str, Any], path: str, value: Any) -> None:
     ],
 )
 def test_wrong_field_types_are_rejected(name: str, path: str, value: Any) -> None:
-    payload = events.example(name)
+    payload = catalogue.example(name)
     _set(payload, path, value)
     message = rejected(payload)
     assert message.startswith(f"data.{path}"), message
@@ -370,7 +370,7 @@ def test_wrong_field_types_are_rejected(name: str, path: str, value: Any) -> Non
     ],
 )
 def test_missing_fields_are_rejected(name: str, path: str) -> None:
-    payload = events.example(name)
+    payload = catalogue.example(name)
     *parents, last = path.split(".")
     node = payload["data"]
     for part in parents:
@@ -380,22 +380,22 @@ def test_missing_fields_are_rejected(name: str, path: str) -> None:
 
 
 def test_data_that_is_not_json_is_rejected() -> None:
-    payload = events.example("webhook.test")
+    payload = catalogue.example("webhook.test")
     payload["data"]["message"] = {1, 2}
     assert rejected(payload).startswith("data: ")
 
 
 def test_models_accept_json_strings_in_lax_mode_too() -> None:
-    data = events.example("webhook.endpoint_disabled")["data"]
-    parsed = events.CATALOGUE["webhook.endpoint_disabled"].data.model_validate(data)
+    data = catalogue.example("webhook.endpoint_disabled")["data"]
+    parsed = catalogue.CATALOGUE["webhook.endpoint_disabled"].data.model_validate(data)
     assert isinstance(parsed.tenant_id, uuid.UUID)  # type: ignore[attr-defined]
     assert parsed.endpoint.failing_since.tzinfo is not None  # type: ignore[attr-defined]
 
 
 def test_validating_does_not_change_the_payload() -> None:
-    payload = events.example("pricebook.published")
+    payload = catalogue.example("pricebook.published")
     before = copy.deepcopy(payload)
-    events.validate_payload(payload)
+    catalogue.validate_payload(payload)
     assert payload == before
 
 
@@ -421,7 +421,7 @@ def test_validating_does_not_change_the_payload() -> None:
     ],
 )
 def test_matches(subscribed: list[str], name: str, expected: bool) -> None:
-    assert events.matches(subscribed, name) is expected
+    assert catalogue.matches(subscribed, name) is expected
 
 
 @pytest.mark.parametrize(
@@ -441,7 +441,7 @@ def test_matches(subscribed: list[str], name: str, expected: bool) -> None:
     ],
 )
 def test_check_filter_cleans(given: list[str], expected: list[str]) -> None:
-    assert events.check_filter(given) == expected
+    assert catalogue.check_filter(given) == expected
 
 
 @pytest.mark.parametrize(
@@ -462,7 +462,7 @@ def test_check_filter_cleans(given: list[str], expected: list[str]) -> None:
 )
 def test_check_filter_refuses(given: list[str], named: list[str]) -> None:
     with pytest.raises(ValidationFailed) as caught:
-        events.check_filter(given)
+        catalogue.check_filter(given)
     message = caught.value.message
     assert message.startswith("event_types: ")
     for part in named:
@@ -474,7 +474,7 @@ def test_check_filter_refuses(given: list[str], named: list[str]) -> None:
 
 def test_check_filter_names_each_unknown_entry_once_and_lists_the_known_ones() -> None:
     with pytest.raises(ValidationFailed) as caught:
-        events.check_filter(["a.b", "message.created", "a.b"])
+        catalogue.check_filter(["a.b", "message.created", "a.b"])
     message = caught.value.message
     assert message.count("'a.b'") == 1
     assert "conversation.created" in message
@@ -489,4 +489,4 @@ def test_docs_list_every_event_of_the_catalogue() -> None:
         for line in docs.splitlines()
         if line.startswith("| `") and "." in line.split("`")[1]
     }
-    assert {n for n in documented if not n.startswith("BOB_")} == set(events.CATALOGUE)
+    assert {n for n in documented if not n.startswith("BOB_")} == set(catalogue.CATALOGUE)

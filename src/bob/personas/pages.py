@@ -21,12 +21,12 @@ from bob.deps import SessionDep
 from bob.engines import service as engines
 from bob.engines.base import PersonaView
 from bob.errors import BobError, NotFound, ValidationFailed
-from bob.governance import service as audit
+from bob.governance import audit
+from bob.knowledge.pages import database, engine_name, preview_language
 from bob.personas import service as personas
 from bob.personas.models import Persona
 from bob.personas.schemas import PersonaUpdate
-from bob.portal.knowledge import database, engine_name, preview_language
-from bob.portal.web import Page, PortalPage, attempt
+from bob.web.page import Page, PortalPage, attempt
 
 router = APIRouter(include_in_schema=False)
 Manager = Annotated[Page, PortalPage(Permission.PERSONA_MANAGE)]

@@ -19,10 +19,10 @@ from bob.billing import service as billing
 from bob.deps import SessionDep
 from bob.errors import BobError
 from bob.pagination import Cursor
-from bob.portal import reveal
-from bob.portal.web import N_, Page, PortalPage, attempt
+from bob.web import reveal
+from bob.web.page import N_, Page, PortalPage, attempt
+from bob.webhooks import catalogue
 from bob.webhooks import endpoints as webhooks
-from bob.webhooks import events as catalogue
 from bob.webhooks.endpoints import ROTATION_OVERLAP
 from bob.webhooks.models import DeliveryStatus, WebhookEndpoint
 

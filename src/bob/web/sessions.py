@@ -10,12 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.auth import passwords
 from bob.auth import service as auth
-from bob.auth.deps import CSRF_COOKIE, SESSION_COOKIE
-from bob.auth.router import set_session_cookies
+from bob.auth.cookies import clear_session_cookies, set_session_cookies
 from bob.deps import LimiterDep, SessionDep, client_ip, request_id
 from bob.errors import BobError, RateLimited, Unauthorized
-from bob.portal.web import Area, Page, area_page, check_form_token, public_page, safe_next
 from bob.ratelimit import RateLimiter
+from bob.web.page import Area, Page, area_page, check_form_token, public_page, safe_next
 
 
 def show_login(
@@ -83,8 +82,7 @@ async def submit_logout(*, page: Page, area: Area, session: AsyncSession) -> Res
         actor=principal.actor,
     )
     response = page.redirect(area.login_path, notice=page.t("You are logged out."))
-    response.delete_cookie(SESSION_COOKIE, path="/")
-    response.delete_cookie(CSRF_COOKIE, path="/")
+    clear_session_cookies(response)
     return response
 
 

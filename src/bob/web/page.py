@@ -17,10 +17,10 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 from fastapi import Depends, Request
@@ -32,15 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bob import __version__
 from bob.auth import service as auth
 from bob.auth import tokens
-from bob.auth.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE, Principal
+from bob.auth.cookies import CSRF_HEADER, SESSION_COOKIE
+from bob.auth.deps import SAFE_METHODS, Principal
 from bob.auth.permissions import Permission, permissions_for
-from bob.billing import service as billing
-from bob.db.session import Database
-from bob.deps import client_ip, request_id
-from bob.errors import BobError, Forbidden, NotFound, Unauthorized
-from bob.governance.service import Actor
-from bob.portal import i18n
+from bob.deps import client_ip, get_database, request_id
+from bob.errors import BobError, Forbidden, Unauthorized
+from bob.governance.audit import Actor
 from bob.settings import Settings
+from bob.web import i18n
 
 T = TypeVar("T")
 CSRF_FIELD = "csrf_token"
@@ -155,7 +154,7 @@ class Page:
     principal: Principal | None = None
     language: str = i18n.DEFAULT
     # The portal's banner when the period's credits are at or below the tenant's alert threshold.
-    low_credits: billing.LowCredits | None = None
+    low_credits: CreditsNotice | None = None
     translator: i18n.Translator = field(init=False)
 
     def __post_init__(self) -> None:
@@ -321,7 +320,7 @@ async def _page_principal(request: Request, settings: Settings, area: Area) -> P
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired(area, _next_of(request))
-    db: Database = request.app.state.db
+    db = get_database(request)
     try:
         async with db.transaction() as session:
             auth_session = await auth.resolve_token(session=session, settings=settings, token=token)
@@ -351,14 +350,24 @@ def _next_of(request: Request) -> str:
     return urlsplit(request.headers.get("referer") or "").path or request.url.path
 
 
-async def _low_credits(request: Request, tenant_id: uuid.UUID) -> billing.LowCredits | None:
-    db: Database = request.app.state.db
-    async with db.transaction() as session:
-        try:
-            state = await billing.low_credits(session=session, tenant_id=tenant_id)
-        except NotFound:  # a tenant without a subscription has no credits to run low on
-            return None
-    return state if state.low else None
+class CreditsNotice(Protocol):
+    """What the portal's banner says when AI credits run low (billing's LowCredits)."""
+
+    remaining: int
+    threshold: int
+
+
+# Billing sits above the page framework, so the app (main.py) hands its lookup in: a tenant's
+# credits when they are low, else None.
+CreditsLookup = Callable[[AsyncSession, uuid.UUID], Awaitable[CreditsNotice | None]]
+
+
+async def _low_credits(request: Request, tenant_id: uuid.UUID) -> CreditsNotice | None:
+    lookup: CreditsLookup | None = getattr(request.app.state, "low_credits", None)
+    if lookup is None:
+        return None
+    async with get_database(request).transaction() as session:
+        return await lookup(session, tenant_id)
 
 
 def _area_page(area: Area, permission: Permission | None) -> Any:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bob.db.types import utcnow
 from bob.tenants.models import Tenant
-from bob.webhooks import events as catalogue
+from bob.webhooks import catalogue
 from bob.webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 
 NOTIFY_CHANNEL = "bob_webhooks"

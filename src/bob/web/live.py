@@ -21,6 +21,7 @@ from sqlalchemy import and_, or_, select
 
 from bob.db.session import Database
 from bob.db.types import utcnow
+from bob.deps import get_database
 from bob.webhooks.models import Event
 
 POLL_INTERVAL_S = 1.0
@@ -104,7 +105,7 @@ async def follow(
     it says no, the stream sends `end` and stops, so a login that ended stops receiving the
     tenant's events.
     `present` turns an event into what its message carries (the payload by default)."""
-    db: Database = request.app.state.db
+    db = get_database(request)
     recheck = RECHECK_S if recheck is None else recheck
     loop = asyncio.get_running_loop()
     cursor = utcnow()

@@ -10,9 +10,9 @@ from fastapi.responses import Response
 
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep
-from bob.governance import service as audit
+from bob.governance import audit
 from bob.pagination import Cursor
-from bob.portal.web import Page, PortalPage
+from bob.web.page import Page, PortalPage
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 50

@@ -15,17 +15,16 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 from bob.auth import service as auth
-from bob.auth.deps import SESSION_COOKIE
+from bob.auth.cookies import SESSION_COOKIE
 from bob.auth.permissions import Permission, permissions_for
 from bob.chat import conversations
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
-from bob.db.session import Database
-from bob.deps import SessionDep
+from bob.deps import SessionDep, get_database
 from bob.errors import BobError, NotFound
 from bob.governance.guardrails import MAX_MESSAGE_CHARS
 from bob.pagination import Cursor
-from bob.portal import live
-from bob.portal.web import N_, Page, PortalPage, attempt
+from bob.web import live
+from bob.web.page import N_, Page, PortalPage, attempt
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -164,7 +163,7 @@ async def conversation_events(page: ReaderPage) -> Response:
 
     async def still_allowed() -> bool:
         token = request.cookies.get(SESSION_COOKIE) or ""
-        db: Database = request.app.state.db
+        db = get_database(request)
         try:
             async with db.transaction() as session:
                 login = await auth.resolve_token(

@@ -19,8 +19,8 @@ from bob.billing import service as billing
 from bob.db.types import utcnow
 from bob.deps import SessionDep
 from bob.errors import BobError
-from bob.portal.web import N_, Page, PortalPage, attempt
 from bob.tenants import service as tenants
+from bob.web.page import N_, Page, PortalPage, attempt
 
 router = APIRouter(include_in_schema=False)
 

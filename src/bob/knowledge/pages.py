@@ -16,15 +16,14 @@ from fastapi.responses import Response
 from bob.auth.permissions import Permission
 from bob.chat import service as chat
 from bob.db.session import Database
-from bob.deps import SessionDep
+from bob.deps import SessionDep, get_database
 from bob.engines import service as engines
 from bob.errors import BobError
+from bob.knowledge import search, vectors
 from bob.knowledge import service as knowledge
-from bob.knowledge import text as search
-from bob.knowledge import vectors
 from bob.knowledge.models import KnowledgeItem
 from bob.pagination import Cursor
-from bob.portal.web import Page, PortalPage, attempt
+from bob.web.page import Page, PortalPage, attempt
 from bob.widget.service import WIDGET_LANGUAGES
 
 router = APIRouter(include_in_schema=False)
@@ -51,7 +50,7 @@ class ItemForm:
 
 
 def database(page: Page) -> Database:
-    db: Database = page.request.app.state.db
+    db = get_database(page.request)
     return db
 
 

@@ -21,8 +21,8 @@ from bob.auth.permissions import Permission
 from bob.deps import SessionDep
 from bob.errors import BobError, ValidationFailed
 from bob.personas import service as personas
-from bob.portal import reveal
-from bob.portal.web import N_, Page, PortalPage, attempt
+from bob.web import reveal
+from bob.web.page import N_, Page, PortalPage, attempt
 from bob.widget import service as widget
 from bob.widget.models import WidgetKey
 from bob.widget.schemas import WidgetAppearanceUpdate, WidgetKeyCreate

@@ -12,11 +12,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.auth.tokens import derive_key
 from bob.db.types import utcnow
 from bob.governance.models import AuditEntry, AuditHead
 from bob.pagination import Cursor, Page
-from bob.settings import Settings
+from bob.settings import Settings, derive_key
 
 GENESIS_HASH = "0" * 64
 

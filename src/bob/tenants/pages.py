@@ -20,10 +20,10 @@ from bob.billing import service as billing
 from bob.deps import SessionDep
 from bob.errors import BobError
 from bob.pagination import Cursor
-from bob.portal import reveal
-from bob.portal.web import N_, Page, PortalPage, attempt
 from bob.tenants import service as tenants
 from bob.tenants.schemas import MemberCreate
+from bob.web import reveal
+from bob.web.page import N_, Page, PortalPage, attempt
 
 router = APIRouter(include_in_schema=False)
 Manager = Annotated[Page, PortalPage(Permission.TEAM_MANAGE)]

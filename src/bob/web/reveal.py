@@ -15,7 +15,7 @@ from typing import Any
 from fastapi.responses import Response
 
 from bob.auth import tokens
-from bob.portal.web import Page
+from bob.web.page import Page
 
 COOKIE = "bob_once"
 TTL_SECONDS = 120

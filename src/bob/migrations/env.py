@@ -7,14 +7,14 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bob.db.base import import_all_models
+from bob import models
 from bob.db.migrate import include_name
 from bob.db.session import create_engine
 from bob.settings import Settings
 
 config = context.config
 settings: Settings = config.attributes.get("settings") or Settings()
-target_metadata = import_all_models().metadata
+target_metadata = models.metadata
 
 
 def _run(connection: Connection) -> None:
