@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 CHROMIUM := /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test bench clean
+.PHONY: run test lint fmt bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,11 +31,20 @@ run: $(VENV)/.installed
 	$(BIN)/bob demo
 	BOB_ALLOW_SIGNUP=$${BOB_ALLOW_SIGNUP:-true} $(BIN)/bob serve --demo-shop
 
-test: $(VENV)/.installed-dev $(CHROMIUM)
+test: lint $(CHROMIUM)
+	$(BIN)/pytest
+
+# The static checks alone (also run by `make test`, and by pre-commit when installed).
+lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/lint-imports --no-cache
+
+# Rewrite the code the way `make lint` wants it: imports sorted, fixable findings fixed, formatted.
+fmt: $(VENV)/.installed-dev
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python -m bench
