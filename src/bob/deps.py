@@ -45,6 +45,18 @@ def request_id(request: Request) -> str | None:
     return str(value) if value else None
 
 
+def set_error_headers(request: Request, headers: dict[str, str]) -> None:
+    """Headers every error answer to this request carries (the app's error handlers add them):
+    a door whose caller is checked by origin makes its refusals readable by that origin."""
+    request.state.error_headers = headers
+
+
+def error_headers(request: Request) -> dict[str, str] | None:
+    """What `set_error_headers` asked for; None when the request is not a door's."""
+    headers: dict[str, str] | None = getattr(request.state, "error_headers", None)
+    return headers
+
+
 # "function" scope: the commit happens before the response is sent, so a failed commit
 # is reported to the caller instead of being lost after a 200.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

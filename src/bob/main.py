@@ -28,6 +28,7 @@ from bob.chat import person_requests
 from bob.chat.router import router as chat_router
 from bob.db import migrate
 from bob.db.session import Database
+from bob.deps import error_headers
 from bob.docsite.router import router as docs_router
 from bob.engines.router import router as engine_router
 from bob.errors import BobError, ConfigurationError, error_body, validation_problem
@@ -87,7 +88,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             page = web.error_page(request, exc.status_code, exc.message)
             page.headers.update(headers)
             return page
-        if exc.status_code == 401:
+        door = error_headers(request)
+        if door is not None:
+            # A widget door: its caller is a key and an origin, not a Bearer login.
+            headers = {**door, **headers}
+        elif exc.status_code == 401:
             headers["WWW-Authenticate"] = "Bearer"
         return JSONResponse(exc.body(), status_code=exc.status_code, headers=headers)
 
@@ -96,7 +101,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         problem = validation_problem(exc.errors())
         if web.is_page_request(request):
             return web.error_page(request, problem.status_code, problem.message)
-        return JSONResponse(problem.body(), status_code=problem.status_code)
+        return JSONResponse(
+            problem.body(), status_code=problem.status_code, headers=error_headers(request)
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -15,7 +15,6 @@ from bob.anonymous.schemas import AnonymousLimitsRead, AnonymousLimitsUpdate, Ce
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
-from bob.errors import BobError, Forbidden
 from bob.openapi import problems
 from bob.tenants import service as tenants
 from bob.widget import door
@@ -78,13 +77,9 @@ async def widget_challenge_preflight(request: Request) -> Response:
     responses=problems(401, 403),
     summary="Door 2: a proof-of-work challenge for a new widget conversation",
 )
-async def widget_challenge(request: Request, settings: SettingsDep) -> Response:
-    try:
-        access, origin = await door.widget_access(request)
-    except BobError as exc:
-        return door.error_response(exc, {"Vary": "Origin"})
-    issued = challenge.issue(settings=settings, tenant_id=access.tenant.id, door="widget")
-    return JSONResponse(issued, headers={**door.cors_headers(origin), "Cache-Control": "no-store"})
+async def widget_challenge(caller: door.WidgetCaller, settings: SettingsDep) -> Response:
+    issued = challenge.issue(settings=settings, tenant_id=caller.access.tenant.id, door="widget")
+    return JSONResponse(issued, headers={**caller.cors, "Cache-Control": "no-store"})
 
 
 @router.get(
@@ -102,9 +97,6 @@ async def public_challenge(
     tenant = await tenants.get_tenant_by_business_id(
         session=session, business_id=business_id or settings.platform_business_id
     )
-    if not tenant.is_active:
-        raise Forbidden(
-            "this business's assistant is not available right now", code="tenant_suspended"
-        )
+    tenant.ensure_serving()
     response.headers["Cache-Control"] = "no-store"
     return ChallengeRead(**challenge.issue(settings=settings, tenant_id=tenant.id, door="public"))

@@ -17,6 +17,7 @@ from bob.auth.permissions import Permission, permissions_for
 from bob.deps import SettingsDep, client_ip, get_database, request_id
 from bob.errors import Forbidden, Unauthorized
 from bob.governance.audit import Actor
+from bob.settings import Settings
 from bob.tenants.models import Tenant
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -56,33 +57,15 @@ def _bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
-async def get_principal(request: Request, settings: SettingsDep) -> Principal | None:
-    token = _bearer_token(request)
-    via: Literal["bearer", "cookie"] = "bearer"
-    if token is None:
-        token = request.cookies.get(SESSION_COOKIE)
-        via = "cookie"
-    if not token:
-        return None
+async def principal_for_token(
+    request: Request, settings: Settings, token: str, via: Literal["bearer", "cookie"]
+) -> Principal:
+    """The logged-in user a token names (401 when it names no live session). Both the API's
+    callers and the pages' visitors are known this way."""
     # A short transaction of its own: handlers that run long work (the chat pipeline) must not
     # keep this read open, and SQLite takes its write lock when a transaction starts.
     async with get_database(request).transaction() as session:
         auth_session = await auth.resolve_token(session=session, settings=settings, token=token)
-    # Cookies ride along on cross-site requests; a header a foreign page cannot set does not.
-    if (
-        via == "cookie"
-        and request.method not in SAFE_METHODS
-        and not tokens.csrf_matches(
-            secret=settings.secret,
-            session_id=auth_session.id,
-            presented=request.headers.get(CSRF_HEADER),
-        )
-    ):
-        raise Forbidden(
-            f"missing or wrong {CSRF_HEADER} header (cookie sessions need it on every "
-            "unsafe request; the token comes with the login response)",
-            code="csrf_failed",
-        )
     user = auth_session.user
     return Principal(
         user=user,
@@ -97,6 +80,33 @@ async def get_principal(request: Request, settings: SettingsDep) -> Principal | 
             request_id=request_id(request),
         ),
     )
+
+
+async def get_principal(request: Request, settings: SettingsDep) -> Principal | None:
+    token = _bearer_token(request)
+    via: Literal["bearer", "cookie"] = "bearer"
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        via = "cookie"
+    if not token:
+        return None
+    principal = await principal_for_token(request, settings, token, via)
+    # Cookies ride along on cross-site requests; a header a foreign page cannot set does not.
+    if (
+        via == "cookie"
+        and request.method not in SAFE_METHODS
+        and not tokens.csrf_matches(
+            secret=settings.secret,
+            session_id=principal.auth_session.id,
+            presented=request.headers.get(CSRF_HEADER),
+        )
+    ):
+        raise Forbidden(
+            f"missing or wrong {CSRF_HEADER} header (cookie sessions need it on every "
+            "unsafe request; the token comes with the login response)",
+            code="csrf_failed",
+        )
+    return principal
 
 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]

@@ -12,7 +12,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
@@ -39,10 +39,9 @@ from bob.chat.schemas import (
     SourceRef,
     WidgetChatRequest,
 )
-from bob.db.session import Database
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, get_database
 from bob.engines import phrases
-from bob.errors import BobError, Forbidden, NotFound, ValidationFailed, validation_problem
+from bob.errors import Forbidden, NotFound, ValidationFailed, validation_problem
 from bob.knowledge.search import guess_language
 from bob.openapi import problems
 from bob.pagination import PageDep
@@ -50,6 +49,7 @@ from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
 from bob.widget import door
+from bob.widget.door import WidgetCaller
 from bob.widget.origins import request_origin
 
 log = logging.getLogger("bob.chat")
@@ -67,11 +67,6 @@ REPLY_DOC: dict[int | str, dict[str, Any]] = {
 # The anonymous doors check their callers in the handler, where no dependency shows it.
 DOOR_1_REFUSALS = problems(403, 404, 409)
 DOOR_2_REFUSALS = problems(401, 403, 404, 409, 429)
-
-
-def _db(request: Request) -> Database:
-    db = get_database(request)
-    return db
 
 
 def _language(request: Request, message: str) -> str:
@@ -103,7 +98,7 @@ async def _respond(
     visitor_cookie: bool = False,
 ) -> Response:
     """Run the pipeline and answer as JSON or as an SSE stream."""
-    db = _db(request)
+    db = get_database(request)
     plan = await chat.prepare(db=db, settings=settings, chat=chat_input)
     # Phase one has passed, so a presented token is this conversation's own: refreshing its
     # cookie keeps the conversations a visitor still uses among the ones the browser keeps.
@@ -167,7 +162,9 @@ def _own_origins(request: Request, settings: Settings) -> set[str | None]:
     return own
 
 
-def _check_same_origin(request: Request, settings: Settings) -> None:
+def same_origin(request: Request, settings: SettingsDep) -> None:
+    """Door 1 serves only pages of Bob's own site: a browser says so in Origin and
+    Sec-Fetch-Site (a business's site uses the widget door and its key)."""
     refused = Forbidden(
         f"POST /api/chat only serves pages on {settings.public_origin}; a business's own "
         "website embeds the widget, which talks to /api/widget/chat with its widget key",
@@ -180,27 +177,26 @@ def _check_same_origin(request: Request, settings: Settings) -> None:
         raise refused
 
 
+SameOrigin = Depends(same_origin)
+
+
 async def _public_tenant(request: Request, settings: Settings, business_id: str | None) -> Tenant:
-    async with _db(request).transaction() as session:
+    async with get_database(request).transaction() as session:
         tenant = await tenants.get_tenant_by_business_id(
             session=session, business_id=business_id or settings.platform_business_id
         )
-    if not tenant.is_active:
-        raise Forbidden(
-            "this business's assistant is not available right now", code="tenant_suspended"
-        )
-    return tenant
+    return tenant.ensure_serving()
 
 
 @router.post(
     "/api/chat",
     responses={**REPLY_DOC, **DOOR_1_REFUSALS},
     summary="Door 1: anonymous chat on Bob's own site",
+    dependencies=[SameOrigin],
 )
 async def public_chat(
     body: PublicChatRequest, request: Request, settings: SettingsDep, limiter: LimiterDep
 ) -> Response:
-    _check_same_origin(request, settings)
     headers = await limiter.consume(
         limiter.parse(settings.chat_limit_per_ip),
         "chat",
@@ -222,7 +218,7 @@ async def public_chat(
         origin=request_origin(request.headers.get("origin")),
     )
     await anonymous.admit(
-        db=_db(request),
+        db=get_database(request),
         settings=settings,
         limiter=limiter,
         chat_input=chat_input,
@@ -237,6 +233,7 @@ async def public_chat(
     responses=problems(403, 404),
     summary="Door 1: the visitor's own transcript (X-Visitor-Token or the visitor cookie), "
     "e.g. to see a person's reply",
+    dependencies=[SameOrigin],
 )
 async def public_transcript(
     request: Request,
@@ -245,9 +242,8 @@ async def public_transcript(
     session_id: Annotated[str, Query(min_length=1, max_length=128)],
     business_id: Annotated[str | None, Query(max_length=63)] = None,
 ) -> HistoryRead:
-    _check_same_origin(request, settings)
     tenant = await _public_tenant(request, settings, business_id)
-    async with _db(request).transaction() as session:
+    async with get_database(request).transaction() as session:
         conversation = await conversations.get_by_session(
             session=session, tenant_id=tenant.id, session_id=session_id
         )
@@ -284,58 +280,52 @@ async def widget_history_preflight(request: Request) -> Response:
         }
     },
 )
-async def widget_chat(request: Request, settings: SettingsDep, limiter: LimiterDep) -> Response:
+async def widget_chat(
+    request: Request, caller: WidgetCaller, settings: SettingsDep, limiter: LimiterDep
+) -> Response:
     try:
-        access, origin = await door.widget_access(request)
-    except BobError as exc:
-        return door.error_response(exc, {"Vary": "Origin"})
-    # From here on the origin is allowed: every answer, errors included, is readable by it.
-    cors = door.cors_headers(origin)
-    try:
-        try:
-            body = WidgetChatRequest.model_validate_json(await request.body())
-        except ValidationError as exc:
-            # Parsed here rather than by FastAPI so the error carries this origin's CORS
-            # headers; the widget door has always answered a malformed body with 422.
-            problem = validation_problem(exc.errors())
-            raise ValidationFailed(problem.message, fields=problem.fields) from None
-        per_ip = await limiter.consume(
-            limiter.parse(settings.chat_limit_per_ip),
-            "chat",
-            "ip",
-            client_ip(request) or "unknown",
-            message="too many messages from this address; wait a moment",
-        )
-        per_key = await limiter.consume(
-            limiter.parse(settings.widget_limit_per_key),
-            "chat",
-            "key",
-            str(access.key.id),
-            message="this site's assistant is very busy; try again shortly",
-        )
-        # Report the limit this caller will meet first.
-        headers = min(per_ip, per_key, key=lambda h: int(h["RateLimit-Remaining"]))
-        chat_input = chat.ChatInput(
-            tenant=access.tenant,
-            channel=Channel.WIDGET,
-            message=body.message,
-            session_id=body.session_id,
-            visitor_token=request.headers.get("x-visitor-token"),
-            require_visitor_token=True,
-            language=_language(request, body.message),
-            origin=origin,
-            visitor=dict(body.visitor or {}),
-        )
-        await anonymous.admit(
-            db=_db(request),
-            settings=settings,
-            limiter=limiter,
-            chat_input=chat_input,
-            solution=request.headers.get("x-altcha"),
-        )
-        return await _respond(request, settings, chat_input, {**headers, **cors})
-    except BobError as exc:
-        return door.error_response(exc, cors)
+        body = WidgetChatRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        # Parsed here rather than by FastAPI, after the caller is known, so the error carries
+        # this origin's CORS headers; the widget door has always answered a malformed body
+        # with 422.
+        problem = validation_problem(exc.errors())
+        raise ValidationFailed(problem.message, fields=problem.fields) from None
+    per_ip = await limiter.consume(
+        limiter.parse(settings.chat_limit_per_ip),
+        "chat",
+        "ip",
+        client_ip(request) or "unknown",
+        message="too many messages from this address; wait a moment",
+    )
+    per_key = await limiter.consume(
+        limiter.parse(settings.widget_limit_per_key),
+        "chat",
+        "key",
+        str(caller.access.key.id),
+        message="this site's assistant is very busy; try again shortly",
+    )
+    # Report the limit this caller will meet first.
+    headers = min(per_ip, per_key, key=lambda h: int(h["RateLimit-Remaining"]))
+    chat_input = chat.ChatInput(
+        tenant=caller.access.tenant,
+        channel=Channel.WIDGET,
+        message=body.message,
+        session_id=body.session_id,
+        visitor_token=request.headers.get("x-visitor-token"),
+        require_visitor_token=True,
+        language=_language(request, body.message),
+        origin=caller.origin,
+        visitor=dict(body.visitor or {}),
+    )
+    await anonymous.admit(
+        db=get_database(request),
+        settings=settings,
+        limiter=limiter,
+        chat_input=chat_input,
+        solution=request.headers.get("x-altcha"),
+    )
+    return await _respond(request, settings, chat_input, {**headers, **caller.cors})
 
 
 @router.get(
@@ -345,27 +335,21 @@ async def widget_chat(request: Request, settings: SettingsDep, limiter: LimiterD
     summary="The widget's transcript",
 )
 async def widget_history(
-    request: Request,
+    caller: WidgetCaller,
     session_id: Annotated[str, Query(min_length=1, max_length=128)],
+    request: Request,
 ) -> Response:
-    try:
-        access, origin = await door.widget_access(request)
-    except BobError as exc:
-        return door.error_response(exc, {"Vary": "Origin"})
-    cors = door.cors_headers(origin)
-    try:
-        async with _db(request).transaction() as session:
-            conversation = await conversations.get_by_session(
-                session=session, tenant_id=access.tenant.id, session_id=session_id
-            )
-            if conversation.channel != Channel.WIDGET:
-                raise NotFound(f"no conversation with session_id {session_id!r}")
-            token = request.headers.get("x-visitor-token")
-            chat.check_visitor(conversation, token, required=True)
-            history = await _history(session, conversation, visitor_view=True)
-        return JSONResponse(history.model_dump(mode="json"), headers=cors)
-    except BobError as exc:
-        return door.error_response(exc, cors)
+    tenant = caller.access.tenant
+    async with get_database(request).transaction() as session:
+        conversation = await conversations.get_by_session(
+            session=session, tenant_id=tenant.id, session_id=session_id
+        )
+        if conversation.channel != Channel.WIDGET:
+            raise NotFound(f"no conversation with session_id {session_id!r}")
+        token = request.headers.get("x-visitor-token")
+        chat.check_visitor(conversation, token, required=True)
+        history = await _history(session, conversation, visitor_view=True)
+    return JSONResponse(history.model_dump(mode="json"), headers=caller.cors)
 
 
 # ---- door 3: authenticated callers ----------------------------------------------------------

@@ -7,6 +7,7 @@ from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bob.db.base import Base, Timestamps, UUIDPrimaryKey
+from bob.errors import Forbidden
 
 
 class TenantStatus(enum.StrEnum):
@@ -33,3 +34,12 @@ class Tenant(UUIDPrimaryKey, Timestamps, Base):
     @property
     def is_active(self) -> bool:
         return self.status == TenantStatus.ACTIVE
+
+    def ensure_serving(self) -> Tenant:
+        """Every visitors' door (door 1, the widget, their challenges) refuses a suspended
+        business the same way; its team's logins say more (auth/service.py)."""
+        if not self.is_active:
+            raise Forbidden(
+                "this business's assistant is not available right now", code="tenant_suspended"
+            )
+        return self

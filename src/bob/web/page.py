@@ -30,14 +30,12 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob import __version__
-from bob.auth import service as auth
 from bob.auth import tokens
 from bob.auth.cookies import CSRF_HEADER, SESSION_COOKIE
-from bob.auth.deps import SAFE_METHODS, Principal
-from bob.auth.permissions import Permission, permissions_for
-from bob.deps import client_ip, get_database, request_id
+from bob.auth.deps import SAFE_METHODS, Principal, principal_for_token
+from bob.auth.permissions import Permission
+from bob.deps import get_database
 from bob.errors import BobError, Forbidden, Unauthorized
-from bob.governance.audit import Actor
 from bob.settings import Settings
 from bob.web import i18n
 
@@ -317,29 +315,15 @@ async def check_form_token(page: Page) -> None:
 
 
 async def _page_principal(request: Request, settings: Settings, area: Area) -> Principal:
+    """The API's way of knowing a cookie session, with a visitor sent to log in instead of a 401.
+    CSRF is checked by the area's dependency, against the form field as well as the header."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise LoginRequired(area, _next_of(request))
-    db = get_database(request)
     try:
-        async with db.transaction() as session:
-            auth_session = await auth.resolve_token(session=session, settings=settings, token=token)
+        return await principal_for_token(request, settings, token, "cookie")
     except Unauthorized:
         raise LoginRequired(area, _next_of(request)) from None
-    user = auth_session.user
-    return Principal(
-        user=user,
-        auth_session=auth_session,
-        via="cookie",
-        permissions=permissions_for(user.role),
-        actor=Actor(
-            type="user",
-            id=user.id,
-            label=user.email,
-            ip=client_ip(request),
-            request_id=request_id(request),
-        ),
-    )
 
 
 def _next_of(request: Request) -> str:

@@ -14,8 +14,7 @@ from fastapi.responses import JSONResponse
 
 from bob.anonymous import service as anonymous
 from bob.db.session import Database
-from bob.deps import get_database
-from bob.errors import BobError
+from bob.deps import SettingsDep, get_database
 from bob.openapi import problems
 from bob.personas import service as personas
 from bob.settings import Settings
@@ -164,14 +163,15 @@ async def config_preflight(request: Request) -> Response:
     responses=problems(401, 403),
     summary="The widget's public configuration, for allowed sites",
 )
-async def widget_config(request: Request) -> Response:
-    try:
-        access, origin = await door.widget_access(request)
-    except BobError as exc:
-        return door.error_response(exc, {"Vary": "Origin"})
-    db = get_database(request)
-    settings: Settings = request.app.state.settings
-    config = await public_config(db=db, settings=settings, tenant=access.tenant, key=access.key.key)
+async def widget_config(
+    request: Request, caller: door.WidgetCaller, settings: SettingsDep
+) -> Response:
+    config = await public_config(
+        db=get_database(request),
+        settings=settings,
+        tenant=caller.access.tenant,
+        key=caller.access.key.key,
+    )
     body = {
         "tenant_id": config["tenantId"],
         "persona": config["persona"],
@@ -180,4 +180,4 @@ async def widget_config(request: Request) -> Response:
         "language": config["language"],
         "challenge": config["challenge"],
     }
-    return JSONResponse(body, headers={**door.cors_headers(origin), "Cache-Control": "no-store"})
+    return JSONResponse(body, headers={**caller.cors, "Cache-Control": "no-store"})

@@ -1,12 +1,21 @@
-"""What every widget-facing endpoint shares: the key, the origin, and CORS answers."""
+"""What every widget-facing endpoint shares: the key, the origin, and CORS answers.
+
+A handler names its caller, `caller: WidgetCaller`, and the rest follows: a missing or revoked
+key (401), a suspended business or an origin not on the key's list (403) are refused with only
+`Vary: Origin`, and once the origin is allowed every answer, errors included, carries its CORS
+headers (the app's error handlers add `error_headers`), so the widget can read why it failed.
+"""
 
 from __future__ import annotations
 
-from fastapi import Request, Response
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from bob.deps import get_database
-from bob.errors import BobError, Forbidden
+from bob.deps import get_database, set_error_headers
+from bob.errors import Forbidden
 from bob.widget import service as widget
 from bob.widget.origins import request_origin
 
@@ -22,16 +31,20 @@ def cors_headers(origin: str) -> dict[str, str]:
     }
 
 
-def error_response(exc: BobError, headers: dict[str, str]) -> JSONResponse:
-    return JSONResponse(
-        exc.body(), status_code=exc.status_code, headers={**headers, **exc.headers()}
-    )
+@dataclass(frozen=True)
+class WidgetCall:
+    access: widget.WidgetAccess
+    origin: str
+
+    @property
+    def cors(self) -> dict[str, str]:
+        return cors_headers(self.origin)
 
 
-async def widget_access(request: Request) -> tuple[widget.WidgetAccess, str]:
+async def widget_caller(request: Request) -> WidgetCall:
     """The key and the origin it is used from; 401/403 carry no CORS allow header."""
-    db = get_database(request)
-    async with db.transaction() as session:
+    set_error_headers(request, {"Vary": "Origin"})
+    async with get_database(request).transaction() as session:
         access = await widget.resolve_key(
             session=session, value=request.headers.get("x-widget-key")
         )
@@ -42,7 +55,12 @@ async def widget_access(request: Request) -> tuple[widget.WidgetAccess, str]:
             "allowed origins; add it in Widget Setup",
             code="origin_not_allowed",
         )
-    return access, origin
+    # From here on the origin is allowed: every answer, errors included, is readable by it.
+    set_error_headers(request, cors_headers(origin))
+    return WidgetCall(access, origin)
+
+
+WidgetCaller = Annotated[WidgetCall, Depends(widget_caller)]
 
 
 async def preflight(request: Request) -> Response:

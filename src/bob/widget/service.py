@@ -12,7 +12,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.db.types import utcnow
-from bob.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from bob.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from bob.governance import audit
 from bob.governance.audit import Actor
 from bob.settings import Settings
@@ -238,11 +238,7 @@ async def resolve_key(*, session: AsyncSession, value: str | None) -> WidgetAcce
     if row is None:
         raise Unauthorized("this widget key is unknown or revoked", code="invalid_widget_key")
     key, tenant = row
-    if tenant.status != TenantStatus.ACTIVE:
-        raise Forbidden(
-            "this business's assistant is not available right now", code="tenant_suspended"
-        )
-    return WidgetAccess(key, tenant)
+    return WidgetAccess(key, tenant.ensure_serving())
 
 
 def key_allows(key: WidgetKey, origin: str | None) -> bool:

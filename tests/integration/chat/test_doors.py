@@ -282,6 +282,29 @@ async def test_door_2_refusals_carry_no_cors_allow(
     assert "Origin" in response.headers["vary"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/api/widget/chat", b'{"message": ', 422),  # malformed JSON
+        ("POST", "/api/widget/chat", b'{"message": ""}', 422),
+        ("GET", "/api/widget/history", None, 422),  # no session_id
+        ("GET", "/api/widget/history?session_id=nobody", None, 404),
+    ],
+)
+async def test_door_2_errors_after_an_allowed_origin_are_readable_by_it(
+    client: httpx.AsyncClient, shop: Shop, method: str, path: str, body: bytes | None, status: int
+) -> None:
+    """The widget can show why it failed: once key and origin pass, errors carry CORS too,
+    whether the handler or FastAPI's own parameter check refused."""
+    headers = {**widget_headers(shop), "Content-Type": "application/json"}
+    response = await client.request(method, path, content=body, headers=headers)
+    assert response.status_code == status, response.text
+    assert response.headers["access-control-allow-origin"] == SHOP_ORIGIN
+    assert response.json()["error"]["code"]
+    # A door's caller is a key and an origin, never a Bearer login.
+    assert "www-authenticate" not in response.headers
+
+
 async def test_empty_allow_list_allows_nothing(
     client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
