@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.auth.models import User
 from bob.auth.permissions import Permission, permissions_for
+from bob.chat import lifecycle
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
-from bob.chat.service import conversation_data, message_data, new_session_id
+from bob.chat.service import new_session_id
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
 from bob.governance import audit, guardrails
@@ -19,7 +20,6 @@ from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page, like_pattern
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import outbox
 
 
 async def get_conversation(
@@ -179,13 +179,7 @@ async def start_console_session(
         metadata_=metadata,
     )
     session.add(conversation)
-    await session.flush()
-    await outbox.emit(
-        session=session,
-        tenant=tenant,
-        type="conversation.created",
-        data={"conversation": conversation_data(conversation)},
-    )
+    await lifecycle.started(session, tenant, conversation)
     return conversation
 
 
@@ -210,27 +204,6 @@ async def _record(
     )
 
 
-async def _assign(
-    session: AsyncSession, tenant: Tenant, conversation: Conversation, user: User
-) -> bool:
-    if conversation.assigned_user_id == user.id and conversation.status == ConversationStatus.HUMAN:
-        return False
-    conversation.assigned_user_id = user.id
-    conversation.status = ConversationStatus.HUMAN
-    conversation.closed_at = None
-    await session.flush()
-    await outbox.emit(
-        session=session,
-        tenant=tenant,
-        type="conversation.assigned",
-        data={
-            "conversation": conversation_data(conversation),
-            "assignee": {"id": str(user.id), "email": user.email, "name": user.name},
-        },
-    )
-    return True
-
-
 async def operator_reply(
     *,
     session: AsyncSession,
@@ -249,7 +222,7 @@ async def operator_reply(
     not_yet_human = (
         conversation.assigned_user_id is None or conversation.status != ConversationStatus.HUMAN
     )
-    if not_yet_human and await _assign(session, tenant, conversation, operator):
+    if not_yet_human and await lifecycle.assign(session, tenant, conversation, operator):
         await _record(session, settings, tenant, actor, "conversation.taken_over", conversation)
     message = Message(
         tenant_id=tenant.id,
@@ -260,14 +233,7 @@ async def operator_reply(
         created_at=utcnow(),
     )
     session.add(message)
-    conversation.last_message_at = message.created_at
-    await session.flush()
-    await outbox.emit(
-        session=session,
-        tenant=tenant,
-        type="message.created",
-        data={"conversation": conversation_data(conversation), "message": message_data(message)},
-    )
+    await lifecycle.messages_added(session, tenant, conversation, [message], at=message.created_at)
     return message
 
 
@@ -290,7 +256,7 @@ async def assign(
         raise ValidationFailed(
             f"user_id: {user.email} cannot take conversations (inactive, or role {user.role})"
         )
-    if await _assign(session, tenant, conversation, user):
+    if await lifecycle.assign(session, tenant, conversation, user):
         await _record(
             session,
             settings,
@@ -314,19 +280,8 @@ async def request_handoff(
     conversation = await get_conversation(
         session=session, tenant_id=tenant.id, conversation_id=conversation_id
     )
-    if conversation.status in (ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN):
-        return conversation
-    conversation.status = ConversationStatus.PENDING_HUMAN
-    conversation.handoff_at = utcnow()
-    conversation.closed_at = None
-    await session.flush()
-    await outbox.emit(
-        session=session,
-        tenant=tenant,
-        type="conversation.handoff_requested",
-        data={"conversation": conversation_data(conversation), "reason": "operator"},
-    )
-    await _record(session, settings, tenant, actor, "conversation.handoff", conversation)
+    if await lifecycle.hand_off(session, tenant, conversation, reason="operator"):
+        await _record(session, settings, tenant, actor, "conversation.handoff", conversation)
     return conversation
 
 
@@ -341,18 +296,8 @@ async def close(
     conversation = await get_conversation(
         session=session, tenant_id=tenant.id, conversation_id=conversation_id
     )
-    if conversation.status == ConversationStatus.CLOSED:
-        return conversation
-    conversation.status = ConversationStatus.CLOSED
-    conversation.closed_at = utcnow()
-    await session.flush()
-    await outbox.emit(
-        session=session,
-        tenant=tenant,
-        type="conversation.closed",
-        data={"conversation": conversation_data(conversation)},
-    )
-    await _record(session, settings, tenant, actor, "conversation.closed", conversation)
+    if await lifecycle.close(session, tenant, conversation):
+        await _record(session, settings, tenant, actor, "conversation.closed", conversation)
     return conversation
 
 
@@ -369,16 +314,8 @@ async def return_to_bot(
     )
     if conversation.status == ConversationStatus.CLOSED:
         raise Conflict("the conversation is closed", code="conversation_closed")
-    if conversation.status == ConversationStatus.BOT:
-        return conversation
-    conversation.status = ConversationStatus.BOT
-    conversation.assigned_user_id = None
-    await session.flush()
-    await outbox.emit(
-        session=session,
-        tenant=tenant,
-        type="conversation.returned_to_bot",
-        data={"conversation": conversation_data(conversation)},
-    )
-    await _record(session, settings, tenant, actor, "conversation.returned_to_bot", conversation)
+    if await lifecycle.return_to_bot(session, tenant, conversation):
+        await _record(
+            session, settings, tenant, actor, "conversation.returned_to_bot", conversation
+        )
     return conversation

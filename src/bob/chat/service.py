@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.auth.tokens import hash_opaque_token
 from bob.billing import service as billing
-from bob.chat import person_requests
+from bob.chat import lifecycle, person_requests
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
 from bob.db.session import Database
 from bob.db.types import utcnow
@@ -48,11 +48,9 @@ from bob.knowledge.search import guess_language
 from bob.personas import service as personas
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import outbox
 
 log = logging.getLogger("bob.chat")
 HISTORY_TURNS = 10
-_WITH_PEOPLE = (ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN)
 PASSAGES = 5
 # A question longer than this is embedded by its start; e5 reads at most 512 tokens anyway.
 MAX_EMBEDDED = 2000
@@ -275,7 +273,7 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
         )
         if conversation is None and chat.channel != Channel.CONSOLE:
             plan.visitor_token = secrets.token_urlsafe(24)
-        if status in _WITH_PEOPLE:
+        if status in lifecycle.WITH_PEOPLE:
             return plan
         if wants_a_person or guardrails.asks_for_a_person(message):
             plan.fixed_reply = phrases.handoff_message(persona, language)
@@ -406,22 +404,49 @@ async def _get_or_create(
     return conversation, token, True
 
 
-def message_data(message: Message) -> dict[str, Any]:
-    return {
-        "id": str(message.id),
-        "role": message.role,
-        "content": message.content,
-        "created_at": message.created_at.isoformat(),
-    }
+@dataclass
+class _Turn:
+    """What a turn stores: the reply (None when a person has the conversation), its sources and
+    the engine's result, and the credits it is charged."""
+
+    reply: str | None
+    sources: list[dict[str, str | None]]
+    result: EngineResult | None
+    cost: int
+    charge: billing.Charge | None = None
 
 
-def conversation_data(conversation: Conversation) -> dict[str, Any]:
-    return {
-        "id": str(conversation.id),
-        "session_id": conversation.session_id,
-        "channel": conversation.channel,
-        "status": conversation.status,
-    }
+async def _charge(session: AsyncSession, plan: _Plan, turn: _Turn, tenant: Tenant) -> None:
+    """Charged here, under the subscription lock, in the transaction storing the reply:
+    concurrent replies can never take the balance below zero. Without credits left, the reply
+    becomes the out-of-credits one."""
+    if not turn.cost:
+        return
+    turn.charge = await billing.reserve(session=session, tenant_id=tenant.id, cost=turn.cost)
+    if not turn.charge.allowed:
+        turn.reply, turn.sources, turn.result = _out_of_credits(plan, turn.charge.at_zero), [], None
+
+
+def _assistant_message(
+    plan: _Plan, turn: _Turn, reply: str, conversation: Conversation, latency_ms: int
+) -> Message:
+    result, charge = turn.result, turn.charge
+    return Message(
+        tenant_id=conversation.tenant_id,
+        conversation_id=conversation.id,
+        role=Role.ASSISTANT,
+        content=reply,
+        sources=turn.sources,
+        handoff=plan.handoff,
+        engine=result.engine if result else None,
+        model=result.model if result else None,
+        latency_ms=latency_ms if plan.engine is not None else None,
+        prompt_tokens=result.prompt_tokens if result else None,
+        completion_tokens=result.completion_tokens if result else None,
+        credits_used=charge.usage + charge.overage if charge and charge.allowed else 0,
+        # A strictly later timestamp keeps the transcript's order on every database.
+        created_at=utcnow(),
+    )
 
 
 async def _store(
@@ -435,97 +460,52 @@ async def _store(
     cost: int,
 ) -> ChatReply:
     tenant = plan.input.tenant
+    turn = _Turn(reply_text, sources, result, cost)
     async with db.transaction() as session:
         conversation, token, created = await _get_or_create(session, plan)
         if created:
-            await outbox.emit(
-                session=session,
-                tenant=tenant,
-                type="conversation.created",
-                data={"conversation": conversation_data(conversation)},
-            )
+            await lifecycle.started(session, tenant, conversation)
         now = utcnow()
-        if plan.status == ConversationStatus.BOT and conversation.status in _WITH_PEOPLE:
+        if plan.status == ConversationStatus.BOT and conversation.status in lifecycle.WITH_PEOPLE:
             # A person took over while the engine was thinking: the bot keeps quiet.
-            reply_text, plan.handoff, cost = None, False, 0
-        charge = None
-        if cost:
-            # Charged here, under the subscription lock, in the transaction storing the reply:
-            # concurrent replies can never take the balance below zero.
-            charge = await billing.reserve(session=session, tenant_id=tenant.id, cost=cost)
-            if not charge.allowed:
-                reply_text, sources, result = _out_of_credits(plan, charge.at_zero), [], None
-        if conversation.status == ConversationStatus.CLOSED:
-            conversation.status = ConversationStatus.BOT
-            conversation.closed_at = None
-        visitor_message = Message(
-            tenant_id=tenant.id,
-            conversation_id=conversation.id,
-            role=Role.VISITOR,
-            content=plan.message,
-            created_at=now,
-        )
-        session.add(visitor_message)
-        stored = [visitor_message]
-        assistant = None
-        if reply_text is not None:
-            assistant = Message(
+            turn.reply, turn.cost, plan.handoff = None, 0, False
+        await _charge(session, plan, turn, tenant)
+        lifecycle.reopen(conversation)
+        stored = [
+            Message(
                 tenant_id=tenant.id,
                 conversation_id=conversation.id,
-                role=Role.ASSISTANT,
-                content=reply_text,
-                sources=sources,
-                handoff=plan.handoff,
-                engine=result.engine if result else None,
-                model=result.model if result else None,
-                latency_ms=latency_ms if plan.engine is not None else None,
-                prompt_tokens=result.prompt_tokens if result else None,
-                completion_tokens=result.completion_tokens if result else None,
-                credits_used=charge.usage + charge.overage if charge and charge.allowed else 0,
-                # A strictly later timestamp keeps the transcript's order on every database.
-                created_at=utcnow(),
+                role=Role.VISITOR,
+                content=plan.message,
+                created_at=now,
             )
-            session.add(assistant)
-            stored.append(assistant)
-        conversation.last_message_at = now
-        if assistant is not None and charge is not None and charge.allowed:
+        ]
+        if turn.reply is not None:
+            stored.append(_assistant_message(plan, turn, turn.reply, conversation, latency_ms))
+        session.add_all(stored)
+        assistant = stored[-1] if turn.reply is not None else None
+        if assistant is not None and turn.charge is not None and turn.charge.allowed:
             await session.flush()
             await billing.record_charge(
-                session=session, tenant=tenant, charge=charge, message_id=assistant.id
+                session=session, tenant=tenant, charge=turn.charge, message_id=assistant.id
             )
-        if plan.handoff and conversation.status == ConversationStatus.BOT:
-            conversation.status = ConversationStatus.PENDING_HUMAN
-            conversation.handoff_at = now
-        await session.flush()
-        for message in stored:
-            await outbox.emit(
-                session=session,
-                tenant=tenant,
-                type="message.created",
-                data={
-                    "conversation": conversation_data(conversation),
-                    "message": message_data(message),
-                },
-            )
-        if plan.handoff and conversation.handoff_at == now:
-            await outbox.emit(
-                session=session,
-                tenant=tenant,
-                type="conversation.handoff_requested",
-                data={
-                    "conversation": conversation_data(conversation),
-                    "reason": plan.handoff_reason,
-                },
-            )
+        await lifecycle.messages_added(
+            session,
+            tenant,
+            conversation,
+            stored,
+            hand_off=plan.handoff,
+            handoff_reason=plan.handoff_reason,
+            at=now,
+        )
         return ChatReply(
             session_id=conversation.session_id,
             conversation_id=conversation.id,
-            message_id=(assistant or visitor_message).id,
-            reply=reply_text,
+            message_id=stored[-1].id,
+            reply=turn.reply,
             persona_name=plan.persona.name,
-            handoff=conversation.status
-            in (ConversationStatus.PENDING_HUMAN, ConversationStatus.HUMAN),
-            sources=sources,
+            handoff=conversation.status in lifecycle.WITH_PEOPLE,
+            sources=turn.sources,
             conversation_status=conversation.status,
             credits_used=assistant.credits_used if assistant is not None else 0,
             visitor_token=token,

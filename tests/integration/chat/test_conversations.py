@@ -6,8 +6,10 @@ import httpx
 from sqlalchemy import select
 
 from bob.auth.permissions import Role
+from bob.chat.models import Conversation
 from bob.db.session import Database
 from bob.settings import Settings
+from bob.webhooks import catalogue
 from bob.webhooks.models import Event
 from tests.factories import bearer, make_member, make_tenant
 from tests.integration.chat.conftest import SHOP_ORIGIN, Shop
@@ -228,3 +230,52 @@ async def test_visitor_details_are_bounded(client: httpx.AsyncClient, shop: Shop
         WIDGET, json={"message": "hours?", "visitor": {"a": {"b": 1}}}, headers=headers
     )
     assert nested.status_code == 422
+
+
+async def test_a_conversations_life_as_its_events_tell_it(
+    client: httpx.AsyncClient, db: Database, settings: Settings, shop: Shop
+) -> None:
+    """Every change of status sends its event once, in the order it happened, each showing the
+    status after the change, and every payload is what the catalogue publishes."""
+    visitor = await _visitor_hands_over(client, shop)
+    session_id = visitor.pop("session_id")
+    async with db.transaction() as session:
+        conversation_id = await session.scalar(
+            select(Conversation.id).where(Conversation.session_id == session_id)
+        )
+    agent = await make_member(db, settings, shop.made.tenant, Role.AGENT)
+    agent_headers = await bearer(client, agent.email)
+    path = f"/api/conversations/{conversation_id}"
+    await client.post(f"{path}/reply", json={"message": "Sam here."}, headers=agent_headers)
+    await client.post(f"{path}/close", headers=agent_headers)
+    again = await client.post(
+        WIDGET, json={"message": "opening hours?", "session_id": session_id}, headers=visitor
+    )
+    assert again.json()["conversation_status"] == "bot"  # a visitor's message reopens it
+
+    async with db.transaction() as session:
+        events = (
+            await session.scalars(
+                select(Event)
+                .where(Event.tenant_id == shop.made.tenant.id)
+                .order_by(Event.created_at, Event.id)
+            )
+        ).all()
+    told = [
+        (e.type, e.payload["data"]["conversation"]["status"])
+        for e in events
+        if e.payload["data"].get("conversation", {}).get("session_id") == session_id
+    ]
+    assert told == [
+        ("conversation.created", "bot"),
+        ("message.created", "pending_human"),  # the visitor's request
+        ("message.created", "pending_human"),  # Bob's handoff sentence
+        ("conversation.handoff_requested", "pending_human"),
+        ("conversation.assigned", "human"),
+        ("message.created", "human"),  # the agent's reply
+        ("conversation.closed", "closed"),
+        ("message.created", "bot"),
+        ("message.created", "bot"),
+    ]
+    for event in events:
+        catalogue.validate_payload(event.payload)

@@ -203,8 +203,8 @@ def test_envelope_schema_of_an_unknown_type_is_refused() -> None:
 
 
 def test_the_shapes_chat_emits_validate() -> None:
+    from bob.chat.lifecycle import conversation_data, message_data
     from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
-    from bob.chat.service import conversation_data, message_data
     from bob.db.types import utcnow
 
     conversation = Conversation(
