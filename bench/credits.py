@@ -38,7 +38,6 @@ async def _tenant(db: Database, settings: Settings, business_id: str, balance: i
     async with db.transaction() as session:
         created = await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name=business_id,
             business_id=business_id,
@@ -56,7 +55,6 @@ async def _tenant(db: Database, settings: Settings, business_id: str, balance: i
         )
         await billing.adjust_credits(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             tenant_id=created.tenant.id,
             delta=balance - 15_000,
@@ -65,7 +63,6 @@ async def _tenant(db: Database, settings: Settings, business_id: str, balance: i
         # The benchmark measures metering, not the anonymous doors' ceilings.
         await anonymous.update_limits(
             session=session,
-            settings=settings,
             tenant=created.tenant,
             actor=audit.CLI,
             changes={"replies_per_minute": 10_000},
@@ -83,7 +80,7 @@ async def _run(url: str, data_dir: Path) -> dict[str, object]:
         }
     )
     await asyncio.to_thread(migrate.upgrade, settings)
-    db = Database(settings.database_url)
+    db = Database.of(settings)
     app = create_app(settings, database=db)
     results: dict[str, object] = {}
     async with httpx.AsyncClient(

@@ -92,12 +92,11 @@ async def _matrix(data_dir: Path) -> dict[str, float]:
         {"data_dir": data_dir, "secret_key": "bench-" + "q7w8e9r0" * 6, "env": "development"}
     )
     await asyncio.to_thread(migrate.upgrade, settings)
-    db = Database(settings.database_url)
+    db = Database.of(settings)
     try:
         async with db.transaction() as session:
             created = await tenants.create_tenant(
                 session=session,
-                settings=settings,
                 actor=audit.CLI,
                 name="Bench Shop",
                 business_id="bench-dense",

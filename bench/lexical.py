@@ -73,7 +73,6 @@ async def _tenant(db: Database, settings: Settings, name: str) -> uuid.UUID:
     async with db.transaction() as session:
         made = await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name=name,
             business_id=f"{name}-{uuid.uuid4().hex[:6]}",
@@ -135,7 +134,7 @@ async def _run_on(database: str, url: str, data_dir: Path) -> list[str]:
         values["embeddings"] = "off"  # words only: this measures the lexical part
     settings = Settings.model_validate(values)
     await asyncio.to_thread(migrate.upgrade, settings)
-    db = Database(url)
+    db = Database.of(settings)
     try:
         rng = random.Random(20261203)
         words, weights = _vocabulary(rng)

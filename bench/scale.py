@@ -376,7 +376,6 @@ async def _tenant(
     async with db.transaction() as session:
         made = await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name=f"Kettle & Leaf ({name})",
             business_id=business_id,
@@ -510,7 +509,7 @@ async def _run_on(
     configured = {name: _settings(data_dir, url, engine) for name, engine in ENGINES.items()}
     hybrid = configured["hybrid (local embeddings)"]
     await asyncio.to_thread(migrate.upgrade, hybrid)
-    db = Database(url)
+    db = Database.of(hybrid)
     clients = {name: _client(create_app(s, database=db), s) for name, s in configured.items()}
     vectors.cache.clear()
     try:

@@ -247,7 +247,6 @@ async def _hooked(db: Database, settings: Settings, receiver: Receiver, label: s
     async with db.transaction() as session:
         created = await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name=label,
             business_id=label,
@@ -406,7 +405,7 @@ async def _delay_in_process(
     worker_settings = _settings(
         settings.database_url, settings.data_dir, webhook_poll_interval_s=WAKE_POLL_S
     )
-    worker_db = Database(settings.database_url)
+    worker_db = Database.of(settings)
     worker = Worker(db=worker_db, settings=worker_settings, name="bench-in-process")
     stop = asyncio.Event()
     task = asyncio.create_task(worker.run(stop))
@@ -445,7 +444,7 @@ async def _delay_process(
 async def _measure(url: str, data_dir: Path, receiver: Receiver) -> Measured:
     settings = _settings(url, data_dir)
     await asyncio.to_thread(migrate.upgrade, settings)
-    db = Database(url)
+    db = Database.of(settings)
     kind = "sqlite" if db.is_sqlite else "pg"  # receiver paths stay apart between databases
     try:
         throughput = {1: await _throughput(db, settings, receiver, data_dir, f"{kind}-one", 1)}

@@ -28,11 +28,10 @@ async def _measure(data_dir: Path) -> dict[str, tuple[int, int]]:
         {"data_dir": data_dir, "secret_key": "bench-" + "x1y2z3w4" * 6, "env": "development"}
     )
     await asyncio.to_thread(migrate.upgrade, settings)
-    db = Database(settings.database_url)
+    db = Database.of(settings)
     async with db.transaction() as session:
         created = await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name="Bench Shop",
             business_id="bench-shop",

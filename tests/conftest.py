@@ -9,7 +9,6 @@ or other processes use `fresh_database`, a database of their own.
 from __future__ import annotations
 
 import asyncio
-import copy
 import os
 import secrets
 import uuid
@@ -21,7 +20,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import make_url, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from bob.db import migrate
 from bob.db.session import Database
@@ -118,7 +117,7 @@ async def migrated(
         url = f"sqlite+aiosqlite:///{data_dir / 'bob.db'}"
     settings = make_settings(url, data_dir)
     await asyncio.to_thread(migrate.upgrade, settings)
-    database = Database(url)
+    database = Database.of(settings)
     yield MigratedDatabase(url, settings, database)
     await database.dispose()
     if backend == "postgresql":
@@ -130,10 +129,7 @@ async def db(migrated: MigratedDatabase) -> AsyncIterator[Database]:
     """The shared database, with everything this test writes rolled back afterwards."""
     async with migrated.database.engine.connect() as connection:
         outer = await connection.begin()
-        bound = copy.copy(migrated.database)
-        bound.sessionmaker = async_sessionmaker(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
-        )
+        bound = migrated.database.bound_to(connection)
         try:
             yield bound
         finally:

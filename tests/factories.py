@@ -39,7 +39,6 @@ async def make_tenant(
     async with db.transaction() as session:
         created = await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name=name or business_id.title(),
             business_id=business_id,
@@ -57,7 +56,6 @@ async def make_member(
     async with db.transaction() as session:
         user, _ = await tenants.add_member(
             session=session,
-            settings=settings,
             tenant_id=tenant.id,
             actor=audit.CLI,
             actor_role=Role.OWNER,

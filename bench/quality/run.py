@@ -276,7 +276,6 @@ async def set_up(
     async with db.transaction() as session:
         await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name=business.name,
             business_id=business_id,
@@ -398,7 +397,7 @@ async def running_bob(
             }
         )
         await asyncio.to_thread(migrate.upgrade, settings)
-        db = Database(settings.database_url)
+        db = Database.of(settings)
         app = create_app(settings, database=db)
         stop = asyncio.Event()
         worker = asyncio.create_task(Worker(db=db, settings=settings).run(stop))

@@ -69,7 +69,7 @@ def _run(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
     """Run `work` on the database, refusing (one line, exit 2) one that is not migrated."""
 
     async def main() -> T:
-        db = Database(settings.database_url)
+        db = Database.of(settings)
         try:
             await check_migrated(db, settings)
             return await work(db)
@@ -139,7 +139,7 @@ class _Companion(uvicorn.Server):
 
 async def _serve_with_demo_shop(settings: Settings, common: dict[str, Any]) -> None:
     async def bundle_url() -> str:
-        db = Database(settings.database_url)
+        db = Database.of(settings)
         try:
             async with db.transaction() as session:
                 tenant = await tenants.get_tenant_by_business_id(
@@ -191,7 +191,7 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        db = Database(settings.database_url)
+        db = Database.of(settings)
         try:
             await Worker(db=db, settings=settings).run(stop)
         finally:
@@ -251,7 +251,6 @@ def tenant_create(
         async with db.transaction() as session:
             return await tenants.create_tenant(
                 session=session,
-                settings=settings,
                 actor=audit.CLI,
                 name=name,
                 business_id=business_id,

@@ -120,7 +120,6 @@ async def ensure_demo(*, session: AsyncSession, settings: Settings) -> Tenant:
     if tenant is None:
         created = await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name=BUSINESS_NAME,
             business_id=BUSINESS_ID,
@@ -132,7 +131,6 @@ async def ensure_demo(*, session: AsyncSession, settings: Settings) -> Tenant:
         tenant = created.tenant
         await tenants.add_member(
             session=session,
-            settings=settings,
             tenant_id=tenant.id,
             actor=audit.CLI,
             actor_role=Role.OWNER,
@@ -162,7 +160,6 @@ async def ensure_demo(*, session: AsyncSession, settings: Settings) -> Tenant:
     if key is not None and wanted != key.allowed_origins:
         await widget.update_key(
             session=session,
-            settings=settings,
             tenant_id=tenant.id,
             actor=audit.CLI,
             key_id=key.id,

@@ -156,7 +156,7 @@ async def check_migrated(db: Database, settings: Settings) -> None:
 
 def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
     settings.check()
-    db = database or Database(settings.database_url)
+    db = database or Database.of(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -139,12 +139,11 @@ class Stack:
 
 
 async def _seed(settings: Settings, shop_origin: str) -> tuple[str, str]:
-    db = Database(settings.database_url)
+    db = Database.of(settings)
     try:
         async with db.transaction() as session:
             created = await tenants.create_tenant(
                 session=session,
-                settings=settings,
                 actor=audit.CLI,
                 name="Trail Outfitters",
                 business_id="trail-outfitters",
@@ -172,7 +171,6 @@ async def _seed(settings: Settings, shop_origin: str) -> tuple[str, str]:
             assert key is not None
             await widget.update_key(
                 session=session,
-                settings=settings,
                 tenant_id=created.tenant.id,
                 actor=audit.CLI,
                 key_id=key.id,

@@ -28,7 +28,7 @@ def switch_challenge(settings: Settings, business_id: str, on: bool) -> None:
     """Through the service, in a thread of its own: Bob's server owns the test's event loop."""
 
     async def switch() -> None:
-        db = Database(settings.database_url)
+        db = Database.of(settings)
         try:
             async with db.transaction() as session:
                 tenant = await tenants.get_tenant_by_business_id(
@@ -36,7 +36,6 @@ def switch_challenge(settings: Settings, business_id: str, on: bool) -> None:
                 )
                 await anonymous.update_limits(
                     session=session,
-                    settings=settings,
                     tenant=tenant,
                     actor=audit.CLI,
                     changes={"challenge": on},

@@ -29,7 +29,7 @@ async def test_reindex_embeds_what_is_missing_and_everything_with_all(
     fresh_database: FreshDatabase, tmp_path: Path
 ) -> None:
     await asyncio.to_thread(migrate.upgrade, fresh_database.settings)
-    db = Database(fresh_database.url)
+    db = Database.of(fresh_database.settings)
     try:
         off = make_settings(fresh_database.url, tmp_path, embeddings="off")
         shop, empty = await make_tenant(db, off), await make_tenant(db, off)

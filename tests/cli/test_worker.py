@@ -81,7 +81,7 @@ async def hooked(fresh_database: FreshDatabase, receiver: Receiver) -> AsyncIter
     settings = make_settings(
         fresh_database.url, fresh_database.data_dir, webhook_allow_private_networks=True
     )
-    db = Database(fresh_database.url)
+    db = Database.of(fresh_database.settings)
     made = await make_tenant(db, settings)
     async with db.transaction() as session:
         _, secret = await webhooks.create_endpoint(

@@ -128,7 +128,6 @@ async def create_tenant(
         session,
         tenants.create_tenant(
             session=session,
-            settings=page.settings,
             actor=page.principal_required.actor,
             name=body.name,
             business_id=body.business_id,
@@ -302,7 +301,6 @@ async def change_plan(
         session,
         tenants.update_tenant(
             session=session,
-            settings=page.settings,
             actor=page.principal_required.actor,
             tenant_id=tid,
             plan=plan,
@@ -359,7 +357,6 @@ async def adjust_credits(
         session,
         billing.adjust_credits(
             session=session,
-            settings=page.settings,
             actor=page.principal_required.actor,
             tenant_id=tid,
             delta=body.delta,

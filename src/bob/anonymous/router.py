@@ -53,11 +53,12 @@ async def get_limits(principal: Manager, session: SessionDep) -> AnonymousLimits
     summary="Set the ceilings (null: the plan's default) and the challenge switch",
 )
 async def put_limits(
-    body: AnonymousLimitsUpdate, principal: Manager, session: SessionDep, settings: SettingsDep
+    body: AnonymousLimitsUpdate,
+    principal: Manager,
+    session: SessionDep,
 ) -> AnonymousLimitsRead:
     limits = await anonymous.update_limits(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         changes=body.model_dump(exclude_unset=True),

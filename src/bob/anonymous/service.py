@@ -103,7 +103,6 @@ def _check(field: str, value: Any, most: int) -> int | None:
 async def update_limits(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     changes: dict[str, Any],
@@ -141,13 +140,11 @@ async def update_limits(
     await session.flush()
     if changed:
         await audit.record(
-            session=session,
-            settings=settings,
-            tenant_id=tenant.id,
-            actor=actor,
-            action="widget.limits_updated",
-            target_type="tenant",
-            target_id=tenant.id,
+            session,
+            tenant.id,
+            actor,
+            "widget.limits_updated",
+            target=("tenant", tenant.id),
             data=changed,
         )
     return _limits(tenant, row)

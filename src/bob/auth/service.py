@@ -95,13 +95,11 @@ async def ensure_platform_admin(
         session=session, tenant_id=None, email=email, role=Role.PLATFORM_ADMIN, password=password
     )
     await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=await platform_tenant_id(session=session, settings=settings),
-        actor=actor,
-        action="admin.created",
-        target_type="user",
-        target_id=user.id,
+        session,
+        await platform_tenant_id(session=session, settings=settings),
+        actor,
+        "admin.created",
+        target=("user", user.id),
         data={"email": user.email},
     )
     return user, True
@@ -210,13 +208,11 @@ async def login(
     user.last_login_at = now
     await session.flush()
     await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=user.tenant_id or await platform_tenant_id(session=session, settings=settings),
-        actor=audit.Actor(type="user", id=user.id, label=user.email, ip=ip, request_id=request_id),
-        action="auth.login",
-        target_type="user",
-        target_id=user.id,
+        session,
+        user.tenant_id or await platform_tenant_id(session=session, settings=settings),
+        audit.Actor(type="user", id=user.id, label=user.email, ip=ip, request_id=request_id),
+        "auth.login",
+        target=("user", user.id),
         data={"method": auth_session.kind},
     )
     token = tokens.issue_access_token(
@@ -257,13 +253,11 @@ async def logout(
     )
     user = auth_session.user
     await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=user.tenant_id or await platform_tenant_id(session=session, settings=settings),
-        actor=actor,
-        action="auth.logout",
-        target_type="user",
-        target_id=user.id,
+        session,
+        user.tenant_id or await platform_tenant_id(session=session, settings=settings),
+        actor,
+        "auth.logout",
+        target=("user", user.id),
     )
 
 

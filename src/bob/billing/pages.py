@@ -153,7 +153,6 @@ async def change_plan(
         session,
         billing.change_plan(
             session=session,
-            settings=page.settings,
             actor=principal.actor,
             tenant=tenant,
             plan=plan,
@@ -186,7 +185,6 @@ async def at_zero_setting(
         session,
         billing.set_at_zero(
             session=session,
-            settings=page.settings,
             actor=principal.actor,
             tenant_id=principal.tenant_id,
             at_zero=at_zero,
@@ -225,7 +223,6 @@ async def low_credits_alert(
         session,
         billing.set_low_credits_threshold(
             session=session,
-            settings=page.settings,
             actor=principal.actor,
             tenant_id=principal.tenant_id,
             threshold=int(typed) if typed else None,

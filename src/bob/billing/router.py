@@ -138,11 +138,12 @@ async def get_billing(principal: BillingReader, session: SessionDep) -> BillingR
 
 @router.post("/api/customers/billing/plan", responses=problems(409))
 async def change_plan(
-    body: PlanChange, principal: BillingManager, session: SessionDep, settings: SettingsDep
+    body: PlanChange,
+    principal: BillingManager,
+    session: SessionDep,
 ) -> BillingRead:
     await billing.change_plan(
         session=session,
-        settings=settings,
         actor=principal.actor,
         tenant=await tenants.get_tenant(session=session, tenant_id=principal.tenant_id),
         plan=body.plan,
@@ -152,11 +153,12 @@ async def change_plan(
 
 @router.put("/api/customers/billing/settings")
 async def billing_settings(
-    body: BillingSettings, principal: BillingManager, session: SessionDep, settings: SettingsDep
+    body: BillingSettings,
+    principal: BillingManager,
+    session: SessionDep,
 ) -> BillingRead:
     await billing.set_at_zero(
         session=session,
-        settings=settings,
         actor=principal.actor,
         tenant_id=principal.tenant_id,
         at_zero=body.at_zero,
@@ -181,11 +183,12 @@ async def get_alerts(principal: BillingReader, session: SessionDep) -> LowCredit
 
 @router.put("/api/customers/billing/alerts", summary="Set the low-credits alert's threshold")
 async def put_alerts(
-    body: LowCreditsUpdate, principal: BillingManager, session: SessionDep, settings: SettingsDep
+    body: LowCreditsUpdate,
+    principal: BillingManager,
+    session: SessionDep,
 ) -> LowCreditsRead:
     state = await billing.set_low_credits_threshold(
         session=session,
-        settings=settings,
         actor=principal.actor,
         tenant_id=principal.tenant_id,
         threshold=body.low_credits_threshold,
@@ -245,12 +248,10 @@ async def adjust_credits(
     body: CreditAdjustment,
     principal: TenantsManager,
     session: SessionDep,
-    settings: SettingsDep,
 ) -> CreditAdjusted:
     await tenants.get_tenant(session=session, tenant_id=tenant_id)
     new_balance = await billing.adjust_credits(
         session=session,
-        settings=settings,
         actor=principal.actor,
         tenant_id=tenant_id,
         delta=body.delta,

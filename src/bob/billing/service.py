@@ -150,14 +150,7 @@ async def _record_platform(
 ) -> None:
     platform = await _platform_tenant(session, settings)
     await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=platform.id,
-        actor=actor,
-        action=action,
-        target_type="pricebook_version",
-        target_id=str(version),
-        data=data,
+        session, platform.id, actor, action, target=("pricebook_version", str(version)), data=data
     )
 
 
@@ -423,7 +416,6 @@ async def low_credits_notice(session: AsyncSession, tenant_id: uuid.UUID) -> Low
 async def set_low_credits_threshold(
     *,
     session: AsyncSession,
-    settings: Settings,
     actor: Actor,
     tenant_id: uuid.UUID,
     threshold: int | None,
@@ -443,13 +435,13 @@ async def set_low_credits_threshold(
         before = subscription.low_credits_threshold
         subscription.low_credits_threshold = threshold
         await session.flush()
-        await _record_tenant(
+        await audit.record(
             session,
-            settings,
             tenant_id,
             actor,
             "billing.alerts_updated",
-            low_credits_threshold=[before, threshold],
+            target=("subscription", tenant_id),
+            data={"low_credits_threshold": [before, threshold]},
         )
     return await low_credits(session=session, tenant_id=tenant_id)
 
@@ -503,7 +495,6 @@ async def check_integration_available(*, session: AsyncSession, tenant_id: uuid.
 async def change_plan(
     *,
     session: AsyncSession,
-    settings: Settings,
     actor: Actor,
     tenant: Tenant,
     plan: str,
@@ -519,8 +510,13 @@ async def change_plan(
         if subscription.pending_plan is not None:
             subscription.pending_plan = None  # staying put cancels a scheduled downgrade
             await session.flush()
-            await _record_tenant(
-                session, settings, tenant.id, actor, "billing.downgrade_cancelled", plan=plan
+            await audit.record(
+                session,
+                tenant.id,
+                actor,
+                "billing.downgrade_cancelled",
+                target=("subscription", tenant.id),
+                data={"plan": plan},
             )
         return subscription
     if new.monthly_price_cents > old.monthly_price_cents:
@@ -539,13 +535,13 @@ async def change_plan(
                 )
             )
         await session.flush()
-        await _record_tenant(
+        await audit.record(
             session,
-            settings,
             tenant.id,
             actor,
             "billing.plan_upgraded",
-            **{"from": old.code, "to": new.code},
+            target=("subscription", tenant.id),
+            data={"from": old.code, "to": new.code},
         )
         return subscription
     seats = await seats_used(session=session, tenant_id=tenant.id)
@@ -564,19 +560,19 @@ async def change_plan(
         )
     subscription.pending_plan = plan
     await session.flush()
-    await _record_tenant(
+    await audit.record(
         session,
-        settings,
         tenant.id,
         actor,
         "billing.downgrade_scheduled",
-        **{"from": old.code, "to": new.code, "at": subscription.period_end.isoformat()},
+        target=("subscription", tenant.id),
+        data={"from": old.code, "to": new.code, "at": subscription.period_end.isoformat()},
     )
     return subscription
 
 
 async def set_at_zero(
-    *, session: AsyncSession, settings: Settings, actor: Actor, tenant_id: uuid.UUID, at_zero: str
+    *, session: AsyncSession, actor: Actor, tenant_id: uuid.UUID, at_zero: str
 ) -> Subscription:
     if at_zero not in AT_ZERO:
         raise ValidationFailed(f"at_zero: must be one of {', '.join(AT_ZERO)}")
@@ -585,41 +581,20 @@ async def set_at_zero(
         before = subscription.at_zero
         subscription.at_zero = at_zero
         await session.flush()
-        await _record_tenant(
+        await audit.record(
             session,
-            settings,
             tenant_id,
             actor,
             "billing.settings_updated",
-            at_zero=[before, at_zero],
+            target=("subscription", tenant_id),
+            data={"at_zero": [before, at_zero]},
         )
     return subscription
-
-
-async def _record_tenant(
-    session: AsyncSession,
-    settings: Settings,
-    tenant_id: uuid.UUID,
-    actor: Actor,
-    action: str,
-    **data: Any,
-) -> None:
-    await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=tenant_id,
-        actor=actor,
-        action=action,
-        target_type="subscription",
-        target_id=tenant_id,
-        data=data,
-    )
 
 
 async def adjust_credits(
     *,
     session: AsyncSession,
-    settings: Settings,
     actor: Actor,
     tenant_id: uuid.UUID,
     delta: int,
@@ -650,14 +625,13 @@ async def adjust_credits(
         )
     )
     await session.flush()
-    await _record_tenant(
+    await audit.record(
         session,
-        settings,
         tenant_id,
         actor,
         "billing.credits_adjusted",
-        delta=delta,
-        reason=reason.strip(),
+        target=("subscription", tenant_id),
+        data={"delta": delta, "reason": reason.strip()},
     )
     return now_balance + delta
 

@@ -18,7 +18,6 @@ from bob.errors import Conflict, NotFound, ValidationFailed
 from bob.governance import audit, guardrails
 from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page, like_pattern
-from bob.settings import Settings
 from bob.tenants.models import Tenant
 
 
@@ -183,31 +182,9 @@ async def start_console_session(
     return conversation
 
 
-async def _record(
-    session: AsyncSession,
-    settings: Settings,
-    tenant: Tenant,
-    actor: Actor,
-    action: str,
-    conversation: Conversation,
-    **data: object,
-) -> None:
-    await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=tenant.id,
-        actor=actor,
-        action=action,
-        target_type="conversation",
-        target_id=conversation.id,
-        data=data,
-    )
-
-
 async def operator_reply(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     operator: User,
@@ -223,7 +200,13 @@ async def operator_reply(
         conversation.assigned_user_id is None or conversation.status != ConversationStatus.HUMAN
     )
     if not_yet_human and await lifecycle.assign(session, tenant, conversation, operator):
-        await _record(session, settings, tenant, actor, "conversation.taken_over", conversation)
+        await audit.record(
+            session,
+            tenant.id,
+            actor,
+            "conversation.taken_over",
+            target=("conversation", conversation.id),
+        )
     message = Message(
         tenant_id=tenant.id,
         conversation_id=conversation.id,
@@ -240,7 +223,6 @@ async def operator_reply(
 async def assign(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     conversation_id: uuid.UUID,
@@ -257,14 +239,13 @@ async def assign(
             f"user_id: {user.email} cannot take conversations (inactive, or role {user.role})"
         )
     if await lifecycle.assign(session, tenant, conversation, user):
-        await _record(
+        await audit.record(
             session,
-            settings,
-            tenant,
+            tenant.id,
             actor,
             "conversation.assigned",
-            conversation,
-            assignee=user.email,
+            target=("conversation", conversation.id),
+            data={"assignee": user.email},
         )
     return conversation
 
@@ -272,7 +253,6 @@ async def assign(
 async def request_handoff(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     conversation_id: uuid.UUID,
@@ -281,14 +261,19 @@ async def request_handoff(
         session=session, tenant_id=tenant.id, conversation_id=conversation_id
     )
     if await lifecycle.hand_off(session, tenant, conversation, reason="operator"):
-        await _record(session, settings, tenant, actor, "conversation.handoff", conversation)
+        await audit.record(
+            session,
+            tenant.id,
+            actor,
+            "conversation.handoff",
+            target=("conversation", conversation.id),
+        )
     return conversation
 
 
 async def close(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     conversation_id: uuid.UUID,
@@ -297,14 +282,19 @@ async def close(
         session=session, tenant_id=tenant.id, conversation_id=conversation_id
     )
     if await lifecycle.close(session, tenant, conversation):
-        await _record(session, settings, tenant, actor, "conversation.closed", conversation)
+        await audit.record(
+            session,
+            tenant.id,
+            actor,
+            "conversation.closed",
+            target=("conversation", conversation.id),
+        )
     return conversation
 
 
 async def return_to_bot(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     conversation_id: uuid.UUID,
@@ -315,7 +305,11 @@ async def return_to_bot(
     if conversation.status == ConversationStatus.CLOSED:
         raise Conflict("the conversation is closed", code="conversation_closed")
     if await lifecycle.return_to_bot(session, tenant, conversation):
-        await _record(
-            session, settings, tenant, actor, "conversation.returned_to_bot", conversation
+        await audit.record(
+            session,
+            tenant.id,
+            actor,
+            "conversation.returned_to_bot",
+            target=("conversation", conversation.id),
         )
     return conversation

@@ -267,7 +267,6 @@ async def take_over(conversation_id: uuid.UUID, page: ManagerPage, session: Sess
         session,
         conversations.assign(
             session=session,
-            settings=page.settings,
             tenant=principal.own_tenant,
             actor=principal.actor,
             conversation_id=conversation_id,
@@ -300,7 +299,6 @@ async def reply(
         session,
         conversations.operator_reply(
             session=session,
-            settings=page.settings,
             tenant=principal.own_tenant,
             actor=principal.actor,
             operator=principal.user,
@@ -321,7 +319,6 @@ async def return_to_bot(
         session,
         conversations.return_to_bot(
             session=session,
-            settings=page.settings,
             tenant=principal.own_tenant,
             actor=principal.actor,
             conversation_id=conversation_id,
@@ -338,7 +335,6 @@ async def close(conversation_id: uuid.UUID, page: ManagerPage, session: SessionD
         session,
         conversations.close(
             session=session,
-            settings=page.settings,
             tenant=principal.own_tenant,
             actor=principal.actor,
             conversation_id=conversation_id,

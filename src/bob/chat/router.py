@@ -498,11 +498,9 @@ async def reply(
     body: OperatorReply,
     principal: ChatManager,
     session: SessionDep,
-    settings: SettingsDep,
 ) -> ConversationDetail:
     await conversations.operator_reply(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         operator=principal.user,
@@ -521,11 +519,9 @@ async def assign(
     body: AssignRequest,
     principal: ChatManager,
     session: SessionDep,
-    settings: SettingsDep,
 ) -> ConversationRead:
     conversation = await conversations.assign(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         conversation_id=conversation_id,
@@ -536,11 +532,12 @@ async def assign(
 
 @router.post("/api/conversations/{conversation_id}/handoff", tags=["conversations"])
 async def handoff(
-    conversation_id: uuid.UUID, principal: ChatManager, session: SessionDep, settings: SettingsDep
+    conversation_id: uuid.UUID,
+    principal: ChatManager,
+    session: SessionDep,
 ) -> ConversationRead:
     conversation = await conversations.request_handoff(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         conversation_id=conversation_id,
@@ -550,11 +547,12 @@ async def handoff(
 
 @router.post("/api/conversations/{conversation_id}/close", tags=["conversations"])
 async def close(
-    conversation_id: uuid.UUID, principal: ChatManager, session: SessionDep, settings: SettingsDep
+    conversation_id: uuid.UUID,
+    principal: ChatManager,
+    session: SessionDep,
 ) -> ConversationRead:
     conversation = await conversations.close(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         conversation_id=conversation_id,
@@ -568,11 +566,12 @@ async def close(
     responses=problems(409),
 )
 async def return_to_bot(
-    conversation_id: uuid.UUID, principal: ChatManager, session: SessionDep, settings: SettingsDep
+    conversation_id: uuid.UUID,
+    principal: ChatManager,
+    session: SessionDep,
 ) -> ConversationRead:
     conversation = await conversations.return_to_bot(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         conversation_id=conversation_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,12 +11,15 @@ from typing import Any
 from sqlalchemy import event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
 from sqlalchemy.pool import ConnectionPoolEntry
+
+from bob.settings import Settings, derive_key
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -48,15 +52,50 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-class Database:
-    """The engine and how sessions are made; kept on app.state so tests can rebind it."""
+# Every session carries the key the audit log's chain is signed with (governance/audit.py),
+# derived once from the installation secret, so writing an audit entry needs only the session.
+AUDIT_PURPOSE = "audit"
+_AUDIT_KEY = "bob.audit_key"
 
-    def __init__(self, url: str) -> None:
+
+def session_audit_key(session: AsyncSession) -> bytes:
+    key = session.info.get(_AUDIT_KEY)
+    if not isinstance(key, bytes):
+        raise RuntimeError(
+            "this session cannot sign audit entries: make its Database with the "
+            "installation secret (Database(url, secret=settings.secret))"
+        )
+    return key
+
+
+class Database:
+    """The engine and how sessions are made; kept on app.state so tests can rebind it.
+    `secret` (the installation's) signs the audit entries written in its sessions."""
+
+    def __init__(self, url: str, *, secret: bytes | None = None) -> None:
         self.url = url
         self.engine = create_engine(url)
+        self._info = {_AUDIT_KEY: derive_key(secret, AUDIT_PURPOSE)} if secret is not None else {}
         self.sessionmaker: async_sessionmaker[AsyncSession] = async_sessionmaker(
-            self.engine, expire_on_commit=False
+            self.engine, expire_on_commit=False, info=self._info
         )
+
+    def bound_to(self, connection: AsyncConnection) -> Database:
+        """This database with every session inside `connection`'s transaction, as savepoints
+        (the tests roll everything back at the end)."""
+        bound = copy.copy(self)
+        bound.sessionmaker = async_sessionmaker(
+            bind=connection,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+            info=self._info,
+        )
+        return bound
+
+    @classmethod
+    def of(cls, settings: Settings) -> Database:
+        """The installation's database, as its settings name it."""
+        return cls(settings.database_url, secret=settings.secret)
 
     @property
     def is_sqlite(self) -> bool:

@@ -81,14 +81,11 @@ async def put_engine(
             session=session, tenant_id=principal.tenant_id, strictness=body.strictness
         )
     await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=principal.tenant_id,
-        actor=principal.actor,
-        action="engine.updated",
-        target_type="tenant",
-        target_id=principal.tenant_id,
-        # Which fields were sent, never the key itself.
+        session,
+        principal.tenant_id,
+        principal.actor,
+        "engine.updated",
+        target=("tenant", principal.tenant_id),
         data={
             "engine": row.engine,
             "model": row.model,

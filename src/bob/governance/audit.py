@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob.db.session import AUDIT_PURPOSE, session_audit_key
 from bob.db.types import utcnow
 from bob.governance.models import AuditEntry, AuditHead
 from bob.pagination import Cursor, Page
@@ -67,20 +69,21 @@ async def start_chain(*, session: AsyncSession, tenant_id: uuid.UUID) -> None:
 
 def audit_key(settings: Settings) -> bytes:
     """The chain is keyed with a key derived from the installation secret."""
-    return derive_key(settings.secret, "audit")
+    return derive_key(settings.secret, AUDIT_PURPOSE)
 
 
 async def record(
-    *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     action: str,
-    target_type: str | None = None,
-    target_id: uuid.UUID | str | None = None,
-    data: dict[str, Any] | None = None,
+    *,
+    target: tuple[str, uuid.UUID | str] | None = None,
+    data: Mapping[str, Any] | None = None,
 ) -> AuditEntry:
+    """Append `action` by `actor` (on `target`: its kind and id) to the tenant's chain, in the
+    caller's transaction. The key comes with the session (db/session.py), so no caller
+    carries the installation's settings only to sign an entry."""
     # The head row lock (PostgreSQL) or the single SQLite writer keeps each chain linear
     # when two requests of one tenant write at the same time.
     head = (
@@ -96,14 +99,14 @@ async def record(
         actor_id=actor.id,
         actor_label=actor.label,
         action=action,
-        target_type=target_type,
-        target_id=str(target_id) if target_id is not None else None,
-        data=data or {},
+        target_type=target[0] if target else None,
+        target_id=str(target[1]) if target else None,
+        data=dict(data or {}),
         ip=actor.ip,
         request_id=actor.request_id,
         prev_hash=head.hash,
     )
-    entry.hash = entry_hash(audit_key(settings), entry)
+    entry.hash = entry_hash(session_audit_key(session), entry)
     head.seq, head.hash = entry.seq, entry.hash
     session.add(entry)
     await session.flush()

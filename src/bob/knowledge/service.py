@@ -276,27 +276,6 @@ def _chunks(
 # ---- items ---------------------------------------------------------------------------------
 
 
-async def _record(
-    session: AsyncSession,
-    settings: Settings,
-    tenant_id: uuid.UUID,
-    actor: Actor,
-    action: str,
-    item_id: uuid.UUID | None,
-    **data: object,
-) -> None:
-    await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=tenant_id,
-        actor=actor,
-        action=action,
-        target_type="knowledge_item" if item_id else None,
-        target_id=item_id,
-        data=data,
-    )
-
-
 def _add(
     session: AsyncSession, tenant_id: uuid.UUID, new: NewItem, language: str
 ) -> tuple[KnowledgeItem, int]:
@@ -335,15 +314,13 @@ async def create_item(
     await vectors.after_change(
         session=session, settings=settings, tenant_id=tenant_id, item_ids=[item.id]
     )
-    await _record(
+    await audit.record(
         session,
-        settings,
         tenant_id,
         actor,
         "knowledge.created",
-        item.id,
-        title=item.title,
-        chunks=chunks,
+        target=("knowledge_item", item.id),
+        data={"title": item.title, "chunks": chunks},
     )
     return item
 
@@ -472,7 +449,14 @@ async def update_item(
         await vectors.after_change(
             session=session, settings=settings, tenant_id=tenant_id, item_ids=[item.id]
         )
-    await _record(session, settings, tenant_id, actor, "knowledge.updated", item.id, **changes)
+    await audit.record(
+        session,
+        tenant_id,
+        actor,
+        "knowledge.updated",
+        target=("knowledge_item", item.id),
+        data=changes,
+    )
     return item
 
 
@@ -485,8 +469,13 @@ async def delete_item(
     item_id: uuid.UUID,
 ) -> None:
     item = await get_item(session=session, tenant_id=tenant_id, item_id=item_id)
-    await _record(
-        session, settings, tenant_id, actor, "knowledge.deleted", item.id, title=item.title
+    await audit.record(
+        session,
+        tenant_id,
+        actor,
+        "knowledge.deleted",
+        target=("knowledge_item", item.id),
+        data={"title": item.title},
     )
     # Deleted explicitly rather than left to ON DELETE CASCADE, so the search index triggers
     # see each chunk go on every database.
@@ -655,16 +644,16 @@ async def import_file(
     await vectors.after_change(
         session=session, settings=settings, tenant_id=tenant_id, item_ids=[i.id for i, _ in added]
     )
-    await _record(
+    await audit.record(
         session,
-        settings,
         tenant_id,
         actor,
         "knowledge.imported",
-        None,
-        filename=_basename(filename)[-200:],
-        items=len(added),
-        chunks=sum(chunks for _, chunks in added),
+        data={
+            "filename": _basename(filename)[-200:],
+            "items": len(added),
+            "chunks": sum(chunks for _, chunks in added),
+        },
     )
     return [item for item, _ in added]
 

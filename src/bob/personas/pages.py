@@ -182,13 +182,11 @@ async def save_strictness(
         session=session, tenant_id=principal.tenant_id, strictness=strictness
     )
     await audit.record(
-        session=session,
-        settings=page.settings,
-        tenant_id=principal.tenant_id,
-        actor=principal.actor,
-        action="engine.updated",
-        target_type="tenant",
-        target_id=principal.tenant_id,
+        session,
+        principal.tenant_id,
+        principal.actor,
+        "engine.updated",
+        target=("tenant", principal.tenant_id),
         data={"strictness": strictness},
     )
     return page.redirect(HOME, notice=page.t("Saved how sure Bob must be before it answers."))
@@ -217,7 +215,6 @@ async def save(
         session,
         personas.update_persona(
             session=session,
-            settings=page.settings,
             tenant=principal.own_tenant,
             actor=principal.actor,
             persona_id=persona.id,
@@ -239,7 +236,6 @@ async def make_default(page: Manager, session: SessionDep, persona_id: uuid.UUID
     principal = page.principal_required
     persona = await personas.make_default(
         session=session,
-        settings=page.settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         persona_id=persona_id,

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response, status
 
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
-from bob.deps import SessionDep, SettingsDep
+from bob.deps import SessionDep
 from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.personas import service as personas
@@ -31,11 +31,12 @@ async def list_personas(principal: Reader, session: SessionDep, page: PageDep) -
 
 @router.post("/api/personas", status_code=status.HTTP_201_CREATED)
 async def create_persona(
-    body: PersonaCreate, principal: Manager, session: SessionDep, settings: SettingsDep
+    body: PersonaCreate,
+    principal: Manager,
+    session: SessionDep,
 ) -> PersonaRead:
     persona = await personas.create_persona(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         name=body.name,
@@ -60,11 +61,9 @@ async def update_persona(
     body: PersonaUpdate,
     principal: Manager,
     session: SessionDep,
-    settings: SettingsDep,
 ) -> PersonaRead:
     persona = await personas.update_persona(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         persona_id=persona_id,
@@ -79,11 +78,12 @@ async def update_persona(
     responses=problems(409),
 )
 async def delete_persona(
-    persona_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
+    persona_id: uuid.UUID,
+    principal: Manager,
+    session: SessionDep,
 ) -> Response:
     await personas.delete_persona(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         persona_id=persona_id,
@@ -93,11 +93,12 @@ async def delete_persona(
 
 @router.post("/api/personas/{persona_id}/default")
 async def make_default(
-    persona_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
+    persona_id: uuid.UUID,
+    principal: Manager,
+    session: SessionDep,
 ) -> PersonaRead:
     persona = await personas.make_default(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         persona_id=persona_id,

@@ -12,7 +12,6 @@ from bob.governance import audit
 from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page
 from bob.personas.models import Persona
-from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import outbox
 
@@ -65,23 +64,13 @@ async def list_personas(
 
 async def _changed(
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     action: str,
     persona: Persona,
     **data: object,
 ) -> None:
-    await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=tenant.id,
-        actor=actor,
-        action=action,
-        target_type="persona",
-        target_id=persona.id,
-        data=data,
-    )
+    await audit.record(session, tenant.id, actor, action, target=("persona", persona.id), data=data)
     await outbox.emit(
         session=session,
         tenant=tenant,
@@ -100,7 +89,6 @@ async def _changed(
 async def create_persona(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     name: str,
@@ -118,14 +106,13 @@ async def create_persona(
     )
     session.add(persona)
     await session.flush()
-    await _changed(session, settings, tenant, actor, "persona.created", persona, name=persona.name)
+    await _changed(session, tenant, actor, "persona.created", persona, name=persona.name)
     return persona
 
 
 async def update_persona(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     persona_id: uuid.UUID,
@@ -138,16 +125,13 @@ async def update_persona(
     for key, value in changed.items():
         setattr(persona, key, value.strip() if key == "name" else value)
     await session.flush()
-    await _changed(
-        session, settings, tenant, actor, "persona.updated", persona, fields=sorted(changed)
-    )
+    await _changed(session, tenant, actor, "persona.updated", persona, fields=sorted(changed))
     return persona
 
 
 async def make_default(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     persona_id: uuid.UUID,
@@ -163,14 +147,13 @@ async def make_default(
     )
     persona.is_default = True
     await session.flush()
-    await _changed(session, settings, tenant, actor, "persona.default_set", persona)
+    await _changed(session, tenant, actor, "persona.default_set", persona)
     return persona
 
 
 async def delete_persona(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     persona_id: uuid.UUID,
@@ -181,6 +164,6 @@ async def delete_persona(
             "the default persona cannot be deleted; make another one the default first",
             code="default_persona",
         )
-    await _changed(session, settings, tenant, actor, "persona.deleted", persona)
+    await _changed(session, tenant, actor, "persona.deleted", persona)
     await session.delete(persona)
     await session.flush()

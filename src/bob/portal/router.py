@@ -21,7 +21,7 @@ from bob.billing import pages as billing_pages
 from bob.billing.pages import plan_options
 from bob.chat import pages as conversations
 from bob.db.types import utcnow
-from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
+from bob.deps import LimiterDep, SessionDep, client_ip, request_id
 from bob.errors import BobError, Forbidden
 from bob.governance import pages as audit
 from bob.governance.audit import Actor
@@ -124,7 +124,6 @@ async def signup_submit(
         await limiter.hit(per_ip, "signup", ip)
         await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=Actor(type="user", label=body.email, ip=ip, request_id=request_id(page.request)),
             name=body.business_name,
             business_id=None,
@@ -230,7 +229,6 @@ async def accept_invite_form(
     page: Annotated[Page, PublicPage],
     token: str,
     session: SessionDep,
-    settings: SettingsDep,
     password: Annotated[str, Form(max_length=passwords.MAX_PASSWORD_LENGTH)],
     name: Annotated[str, Form(max_length=200)] = "",
 ) -> HTMLResponse:
@@ -241,7 +239,6 @@ async def accept_invite_form(
     try:
         user = await tenants.accept_invite(
             session=session,
-            settings=settings,
             token=token,
             password=password,
             name=name or None,

@@ -129,7 +129,6 @@ async def invite_member(
         session,
         tenants.add_member(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             actor_role=principal.user.role,
@@ -188,7 +187,6 @@ async def change_role(
         session,
         tenants.update_member(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             actor_role=principal.user.role,
@@ -218,7 +216,6 @@ async def set_active(
         session,
         tenants.update_member(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             actor_role=principal.user.role,
@@ -245,7 +242,6 @@ async def remove_member(page: Manager, session: SessionDep, user_id: uuid.UUID) 
         session,
         tenants.remove_member(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             actor_role=principal.user.role,

@@ -73,7 +73,6 @@ async def admin_create_tenant(
 ) -> TenantCreated:
     created = await tenants.create_tenant(
         session=session,
-        settings=settings,
         actor=principal.actor,
         name=body.name,
         business_id=body.business_id,
@@ -103,11 +102,9 @@ async def admin_update_tenant(
     body: TenantUpdate,
     principal: TenantsManager,
     session: SessionDep,
-    settings: SettingsDep,
 ) -> TenantRead:
     tenant = await tenants.update_tenant(
         session=session,
-        settings=settings,
         actor=principal.actor,
         tenant_id=tenant_id,
         name=body.name,
@@ -170,7 +167,6 @@ async def signup(
     await limiter.hit(per_ip, "signup", ip)
     created = await tenants.create_tenant(
         session=session,
-        settings=settings,
         actor=Actor(type="user", label=body.email, ip=ip, request_id=request_id(request)),
         name=body.business_name,
         business_id=body.business_id,
@@ -186,11 +182,13 @@ async def signup(
 
 @router.post("/api/customers/invites/{token}/accept", tags=["team"])
 async def accept_invite(
-    token: str, body: InviteAccept, request: Request, session: SessionDep, settings: SettingsDep
+    token: str,
+    body: InviteAccept,
+    request: Request,
+    session: SessionDep,
 ) -> MemberRead:
     user = await tenants.accept_invite(
         session=session,
-        settings=settings,
         token=token,
         password=body.password,
         name=body.name,
@@ -226,7 +224,6 @@ async def add_team_member(
 ) -> MemberCreated:
     user, token = await tenants.add_member(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         actor_role=principal.user.role,
@@ -247,11 +244,9 @@ async def update_team_member(
     body: MemberUpdate,
     principal: TeamManager,
     session: SessionDep,
-    settings: SettingsDep,
 ) -> MemberRead:
     user = await tenants.update_member(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         actor_role=principal.user.role,
@@ -270,11 +265,12 @@ async def update_team_member(
     responses=problems(409),
 )
 async def remove_team_member(
-    user_id: uuid.UUID, principal: TeamManager, session: SessionDep, settings: SettingsDep
+    user_id: uuid.UUID,
+    principal: TeamManager,
+    session: SessionDep,
 ) -> Response:
     await tenants.remove_member(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         actor_role=principal.user.role,

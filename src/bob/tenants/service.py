@@ -48,27 +48,6 @@ def check_business_id(value: str) -> str:
     return value
 
 
-async def _record(
-    session: AsyncSession,
-    settings: Settings,
-    tenant_id: uuid.UUID,
-    actor: Actor,
-    action: str,
-    target: tuple[str, uuid.UUID] | None = None,
-    **data: object,
-) -> None:
-    await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=tenant_id,
-        actor=actor,
-        action=action,
-        target_type=target[0] if target else None,
-        target_id=target[1] if target else None,
-        data=data,
-    )
-
-
 # ---- tenants ------------------------------------------------------------------------------
 
 
@@ -83,7 +62,6 @@ class NewTenant:
 async def create_tenant(
     *,
     session: AsyncSession,
-    settings: Settings,
     actor: Actor,
     name: str,
     business_id: str | None,
@@ -118,17 +96,13 @@ async def create_tenant(
         password=owner_password,
         name=owner_name,
     )
-    await _record(
+    await audit.record(
         session,
-        settings,
         tenant.id,
         actor,
         "tenant.created",
-        ("tenant", tenant.id),
-        business_id=business_id,
-        name=name,
-        plan=plan,
-        owner=owner.email,
+        target=("tenant", tenant.id),
+        data={"business_id": business_id, "name": name, "plan": plan, "owner": owner.email},
     )
     await personas.create_default(session=session, tenant_id=tenant.id)
     key = await widget.create_primary_key(session=session, tenant_id=tenant.id)
@@ -190,7 +164,6 @@ async def list_tenants(
 async def update_tenant(
     *,
     session: AsyncSession,
-    settings: Settings,
     actor: Actor,
     tenant_id: uuid.UUID,
     name: str | None = None,
@@ -204,13 +177,11 @@ async def update_tenant(
         changes["name"] = [tenant.name, name.strip()]
         tenant.name = name.strip()
     if plan is not None:  # the same plan cancels a scheduled downgrade, as for the owner
-        await billing.change_plan(
-            session=session, settings=settings, actor=actor, tenant=tenant, plan=plan
-        )
+        await billing.change_plan(session=session, actor=actor, tenant=tenant, plan=plan)
     if changes:
         await session.flush()
-        await _record(
-            session, settings, tenant.id, actor, "tenant.updated", ("tenant", tenant.id), **changes
+        await audit.record(
+            session, tenant.id, actor, "tenant.updated", target=("tenant", tenant.id), data=changes
         )
     return tenant
 
@@ -232,7 +203,7 @@ async def set_status(
     tenant.suspended_at = utcnow() if status is TenantStatus.SUSPENDED else None
     await session.flush()
     action = "tenant.suspended" if status is TenantStatus.SUSPENDED else "tenant.resumed"
-    await _record(session, settings, tenant.id, actor, action, ("tenant", tenant.id))
+    await audit.record(session, tenant.id, actor, action, target=("tenant", tenant.id))
     return tenant
 
 
@@ -303,7 +274,6 @@ def _check_may_touch(actor_role: str, *roles: str) -> None:
 async def add_member(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     actor_role: str,
@@ -325,16 +295,13 @@ async def add_member(
     token = (
         None if password else await _create_invite(session=session, tenant_id=tenant_id, user=user)
     )
-    await _record(
+    await audit.record(
         session,
-        settings,
         tenant_id,
         actor,
         "team.member_added",
-        ("user", user.id),
-        email=user.email,
-        role=role,
-        invited=token is not None,
+        target=("user", user.id),
+        data={"email": user.email, "role": role, "invited": token is not None},
     )
     return user, token
 
@@ -342,7 +309,6 @@ async def add_member(
 async def update_member(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     actor_role: str,
@@ -376,15 +342,8 @@ async def update_member(
             await auth.revoke_all_sessions(session=session, user_id=user.id)
     if changes:
         await session.flush()
-        await _record(
-            session,
-            settings,
-            tenant_id,
-            actor,
-            "team.member_updated",
-            ("user", user.id),
-            email=user.email,
-            **changes,
+        await audit.record(
+            session, tenant_id, actor, "team.member_updated", target=("user", user.id), data=changes
         )
     return user
 
@@ -392,7 +351,6 @@ async def update_member(
 async def remove_member(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     actor_role: str,
@@ -406,15 +364,13 @@ async def remove_member(
         and await _active_owner_count(session, tenant_id) <= 1
     ):
         raise Conflict("a business needs at least one active owner", code="last_owner")
-    await _record(
+    await audit.record(
         session,
-        settings,
         tenant_id,
         actor,
         "team.member_removed",
-        ("user", user.id),
-        email=user.email,
-        role=user.role,
+        target=("user", user.id),
+        data={"email": user.email, "role": user.role},
     )
     await session.delete(user)
     await session.flush()
@@ -423,7 +379,6 @@ async def remove_member(
 async def accept_invite(
     *,
     session: AsyncSession,
-    settings: Settings,
     token: str,
     password: str,
     name: str | None,
@@ -443,13 +398,12 @@ async def accept_invite(
         user.name = name.strip()
     invite.used_at = utcnow()
     await session.flush()
-    await _record(
+    await audit.record(
         session,
-        settings,
         invite.tenant_id,
         Actor(type="user", id=user.id, label=user.email, ip=ip, request_id=request_id),
         "team.invite_accepted",
-        ("user", user.id),
+        target=("user", user.id),
     )
     return user
 

@@ -31,26 +31,6 @@ from bob.webhooks.models import (
 ROTATION_OVERLAP = timedelta(hours=24)
 
 
-async def _record(
-    session: AsyncSession,
-    settings: Settings,
-    actor: Actor,
-    action: str,
-    endpoint: WebhookEndpoint,
-    **data: object,
-) -> None:
-    await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=endpoint.tenant_id,
-        actor=actor,
-        action=action,
-        target_type="webhook_endpoint",
-        target_id=endpoint.id,
-        data=data,
-    )
-
-
 async def _checked_url(settings: Settings, url: str) -> str:
     return await guard.check_url(
         url,
@@ -116,15 +96,13 @@ async def create_endpoint(
     )
     session.add(endpoint)
     await session.flush()
-    await _record(
+    await audit.record(
         session,
-        settings,
+        endpoint.tenant_id,
         actor,
         "webhook.endpoint_created",
-        endpoint,
-        url=endpoint.url,
-        event_types=filter_,
-        enabled=enabled,
+        target=("webhook_endpoint", endpoint.id),
+        data={"url": endpoint.url, "event_types": filter_, "enabled": enabled},
     )
     return endpoint, secret
 
@@ -164,20 +142,33 @@ async def update_endpoint(
     if changed:
         endpoint.updated_at = utcnow()
         await session.flush()
-        await _record(session, settings, actor, "webhook.endpoint_updated", endpoint, **changed)
+        await audit.record(
+            session,
+            endpoint.tenant_id,
+            actor,
+            "webhook.endpoint_updated",
+            target=("webhook_endpoint", endpoint.id),
+            data=changed,
+        )
     return endpoint
 
 
 async def delete_endpoint(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     endpoint_id: uuid.UUID,
 ) -> None:
     endpoint = await get_endpoint(session=session, tenant_id=tenant_id, endpoint_id=endpoint_id)
-    await _record(session, settings, actor, "webhook.endpoint_deleted", endpoint, url=endpoint.url)
+    await audit.record(
+        session,
+        endpoint.tenant_id,
+        actor,
+        "webhook.endpoint_deleted",
+        target=("webhook_endpoint", endpoint.id),
+        data={"url": endpoint.url},
+    )
     await session.delete(endpoint)
     await session.flush()
 
@@ -200,13 +191,13 @@ async def rotate_secret(
     endpoint.secret_encrypted = signing.seal(settings, secret)
     endpoint.secret_rotated_at = endpoint.updated_at = now
     await session.flush()
-    await _record(
+    await audit.record(
         session,
-        settings,
+        endpoint.tenant_id,
         actor,
         "webhook.secret_rotated",
-        endpoint,
-        previous_valid_until=endpoint.previous_secret_expires_at.isoformat(),
+        target=("webhook_endpoint", endpoint.id),
+        data={"previous_valid_until": endpoint.previous_secret_expires_at.isoformat()},
     )
     return endpoint, secret
 
@@ -214,7 +205,6 @@ async def rotate_secret(
 async def send_test(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     endpoint_id: uuid.UUID,
@@ -232,7 +222,14 @@ async def send_test(
         },
         only_endpoint=endpoint,
     )
-    await _record(session, settings, actor, "webhook.test_sent", endpoint, event_id=str(event.id))
+    await audit.record(
+        session,
+        endpoint.tenant_id,
+        actor,
+        "webhook.test_sent",
+        target=("webhook_endpoint", endpoint.id),
+        data={"event_id": str(event.id)},
+    )
     delivery = await session.scalar(
         select(WebhookDelivery).where(WebhookDelivery.event_id == event.id)
     )
@@ -327,7 +324,6 @@ async def get_delivery(
 async def redeliver(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     delivery_id: uuid.UUID,
@@ -351,13 +347,12 @@ async def redeliver(
     delivery.updated_at = now
     await session.flush()
     await outbox.announce(session)
-    await _record(
+    await audit.record(
         session,
-        settings,
+        endpoint.tenant_id,
         actor,
         "webhook.redelivery_requested",
-        endpoint,
-        delivery_id=str(delivery.id),
-        event_type=delivery.event_type,
+        target=("webhook_endpoint", endpoint.id),
+        data={"delivery_id": str(delivery.id), "event_type": delivery.event_type},
     )
     return view

@@ -302,7 +302,6 @@ async def redeliver(page: Manager, session: SessionDep, delivery_id: uuid.UUID) 
         session,
         webhooks.redeliver(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             delivery_id=delivery_id,
@@ -415,7 +414,6 @@ async def delete_endpoint(page: Manager, session: SessionDep, endpoint_id: uuid.
         session,
         webhooks.delete_endpoint(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             endpoint_id=endpoint_id,
@@ -461,7 +459,6 @@ async def send_test(page: Manager, session: SessionDep, endpoint_id: uuid.UUID) 
         session,
         webhooks.send_test(
             session=session,
-            settings=page.settings,
             tenant=principal.own_tenant,
             actor=principal.actor,
             endpoint_id=endpoint_id,

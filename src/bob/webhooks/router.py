@@ -135,11 +135,12 @@ async def update_endpoint(
 
 @router.delete("/endpoints/{endpoint_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_endpoint(
-    endpoint_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
+    endpoint_id: uuid.UUID,
+    principal: Manager,
+    session: SessionDep,
 ) -> Response:
     await webhooks.delete_endpoint(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         endpoint_id=endpoint_id,
@@ -171,11 +172,12 @@ async def rotate_secret(
     summary="Queue a webhook.test event for this endpoint only",
 )
 async def send_test(
-    endpoint_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
+    endpoint_id: uuid.UUID,
+    principal: Manager,
+    session: SessionDep,
 ) -> WebhookDeliveryRead:
     view = await webhooks.send_test(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         endpoint_id=endpoint_id,
@@ -223,11 +225,12 @@ async def get_delivery(
     summary="Send a delivery again now, with a fresh retry schedule and the same webhook-id",
 )
 async def redeliver(
-    delivery_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
+    delivery_id: uuid.UUID,
+    principal: Manager,
+    session: SessionDep,
 ) -> WebhookDeliveryRead:
     view = await webhooks.redeliver(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         delivery_id=delivery_id,

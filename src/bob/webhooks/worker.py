@@ -418,13 +418,11 @@ class Worker:
             },
         )
         await audit.record(
-            session=session,
-            settings=self.settings,
-            tenant_id=endpoint.tenant_id,
-            actor=audit.SYSTEM,
-            action="webhook.endpoint_disabled",
-            target_type="webhook_endpoint",
-            target_id=endpoint.id,
+            session,
+            endpoint.tenant_id,
+            audit.SYSTEM,
+            "webhook.endpoint_disabled",
+            target=("webhook_endpoint", endpoint.id),
             data={"url": endpoint.url, "failing_since": since.isoformat()},
         )
         log.warning("disabled webhook endpoint %s after %s of failures", endpoint.id, DISABLE_AFTER)

@@ -186,7 +186,6 @@ async def add_origin(
         session,
         widget.update_key(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             key_id=key.id,
@@ -222,7 +221,6 @@ async def remove_origin(
         return page.redirect(HOME, error=page.t("{origin} was not on the list.", origin=origin))
     await widget.update_key(
         session=session,
-        settings=page.settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         key_id=key.id,
@@ -266,7 +264,6 @@ async def create_key(
         session,
         widget.create_key(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             label=body.label,
@@ -289,7 +286,6 @@ async def rotate_key(page: Manager, session: SessionDep, key_id: uuid.UUID) -> R
         session,
         widget.rotate_key(
             session=session,
-            settings=page.settings,
             tenant=principal.own_tenant,
             actor=principal.actor,
             key_id=key_id,
@@ -315,7 +311,6 @@ async def revoke_key(page: Manager, session: SessionDep, key_id: uuid.UUID) -> R
         session,
         widget.revoke_key(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             key_id=key_id,
@@ -364,7 +359,6 @@ async def save_appearance(
         session,
         widget.update_appearance(
             session=session,
-            settings=page.settings,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
             changes=look.changes(),
@@ -406,7 +400,6 @@ async def save_limits(
         session,
         anonymous.update_limits(
             session=session,
-            settings=page.settings,
             tenant=principal.own_tenant,
             actor=principal.actor,
             changes=changes,

@@ -49,11 +49,12 @@ async def list_keys(principal: Manager, session: SessionDep) -> WidgetKeyPage:
 
 @router.post("/widget/keys", status_code=status.HTTP_201_CREATED)
 async def create_key(
-    body: WidgetKeyCreate, principal: Manager, session: SessionDep, settings: SettingsDep
+    body: WidgetKeyCreate,
+    principal: Manager,
+    session: SessionDep,
 ) -> WidgetKeyRead:
     key = await widget.create_key(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         label=body.label,
@@ -68,11 +69,9 @@ async def update_key(
     body: WidgetKeyUpdate,
     principal: Manager,
     session: SessionDep,
-    settings: SettingsDep,
 ) -> WidgetKeyRead:
     key = await widget.update_key(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         key_id=key_id,
@@ -84,11 +83,12 @@ async def update_key(
 
 @router.post("/widget/keys/{key_id}/rotate", responses=problems(409))
 async def rotate_key(
-    key_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
+    key_id: uuid.UUID,
+    principal: Manager,
+    session: SessionDep,
 ) -> WidgetKeyRead:
     key = await widget.rotate_key(
         session=session,
-        settings=settings,
         tenant=principal.own_tenant,
         actor=principal.actor,
         key_id=key_id,
@@ -98,11 +98,12 @@ async def rotate_key(
 
 @router.delete("/widget/keys/{key_id}", responses=problems(409))
 async def revoke_key(
-    key_id: uuid.UUID, principal: Manager, session: SessionDep, settings: SettingsDep
+    key_id: uuid.UUID,
+    principal: Manager,
+    session: SessionDep,
 ) -> WidgetKeyRead:
     key = await widget.revoke_key(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         key_id=key_id,
@@ -129,11 +130,12 @@ async def get_appearance(principal: Manager, session: SessionDep) -> WidgetAppea
 
 @router.put("/widget")
 async def put_appearance(
-    body: WidgetAppearanceUpdate, principal: Manager, session: SessionDep, settings: SettingsDep
+    body: WidgetAppearanceUpdate,
+    principal: Manager,
+    session: SessionDep,
 ) -> WidgetAppearanceRead:
     look = await widget.update_appearance(
         session=session,
-        settings=settings,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
         changes=body.model_dump(exclude_unset=True),

@@ -15,7 +15,6 @@ from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from bob.governance import audit
 from bob.governance.audit import Actor
-from bob.settings import Settings
 from bob.tenants.models import Tenant, TenantStatus
 from bob.webhooks import outbox
 from bob.widget.models import WidgetKey, WidgetKeyOrigin, WidgetSettings
@@ -48,27 +47,6 @@ def new_key_value() -> str:
 
 def _set_origins(key: WidgetKey, origins: list[str]) -> None:
     key.origins = [WidgetKeyOrigin(origin=o) for o in normalize_origins(origins)]
-
-
-async def _record(
-    session: AsyncSession,
-    settings: Settings,
-    tenant_id: uuid.UUID,
-    actor: Actor,
-    action: str,
-    key: WidgetKey,
-    **data: object,
-) -> None:
-    await audit.record(
-        session=session,
-        settings=settings,
-        tenant_id=tenant_id,
-        actor=actor,
-        action=action,
-        target_type="widget_key",
-        target_id=key.id,
-        data=data,
-    )
 
 
 async def create_primary_key(*, session: AsyncSession, tenant_id: uuid.UUID) -> WidgetKey:
@@ -111,7 +89,6 @@ async def primary_key(*, session: AsyncSession, tenant_id: uuid.UUID) -> WidgetK
 async def create_key(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     label: str,
@@ -124,15 +101,13 @@ async def create_key(
     _set_origins(key, allowed_origins)
     session.add(key)
     await session.flush()
-    await _record(
+    await audit.record(
         session,
-        settings,
         tenant_id,
         actor,
         "widget.key_created",
-        key,
-        label=key.label,
-        allowed_origins=key.allowed_origins,
+        target=("widget_key", key.id),
+        data={"label": key.label, "allowed_origins": key.allowed_origins},
     )
     return key
 
@@ -140,7 +115,6 @@ async def create_key(
 async def update_key(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     key_id: uuid.UUID,
@@ -166,14 +140,20 @@ async def update_key(
             changes["allowed_origins"] = [before, wanted]
     if changes:
         await session.flush()
-        await _record(session, settings, tenant_id, actor, "widget.key_updated", key, **changes)
+        await audit.record(
+            session,
+            tenant_id,
+            actor,
+            "widget.key_updated",
+            target=("widget_key", key.id),
+            data=changes,
+        )
     return key
 
 
 async def rotate_key(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant: Tenant,
     actor: Actor,
     key_id: uuid.UUID,
@@ -185,7 +165,9 @@ async def rotate_key(
     key.key = new_key_value()
     key.rotated_at = utcnow()
     await session.flush()
-    await _record(session, settings, tenant.id, actor, "widget.key_rotated", key)
+    await audit.record(
+        session, tenant.id, actor, "widget.key_rotated", target=("widget_key", key.id)
+    )
     await outbox.emit(
         session=session,
         tenant=tenant,
@@ -198,7 +180,6 @@ async def rotate_key(
 async def revoke_key(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     key_id: uuid.UUID,
@@ -214,7 +195,9 @@ async def revoke_key(
     key.status = "revoked"
     key.revoked_at = utcnow()
     await session.flush()
-    await _record(session, settings, tenant_id, actor, "widget.key_revoked", key)
+    await audit.record(
+        session, tenant_id, actor, "widget.key_revoked", target=("widget_key", key.id)
+    )
     return key
 
 
@@ -323,7 +306,6 @@ def _check_appearance(changes: dict[str, Any]) -> dict[str, Any]:
 async def update_appearance(
     *,
     session: AsyncSession,
-    settings: Settings,
     tenant_id: uuid.UUID,
     actor: Actor,
     changes: dict[str, Any],
@@ -341,13 +323,11 @@ async def update_appearance(
     if changed:
         await session.flush()
         await audit.record(
-            session=session,
-            settings=settings,
-            tenant_id=tenant_id,
-            actor=actor,
-            action="widget.settings_updated",
-            target_type="widget",
-            target_id=tenant_id,
+            session,
+            tenant_id,
+            actor,
+            "widget.settings_updated",
+            target=("widget", tenant_id),
             data={k: [getattr(before, k), v] for k, v in changed.items()},
         )
     return _appearance(row)

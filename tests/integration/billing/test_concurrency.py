@@ -44,11 +44,10 @@ class Metered:
 async def metered(fresh_database: FreshDatabase) -> AsyncIterator[Metered]:
     settings = fresh_database.settings.model_copy(update={"chat_limit_per_ip": "10000/minute"})
     await asyncio.to_thread(migrate.upgrade, settings)
-    db = Database(settings.database_url)
+    db = Database.of(settings)
     async with db.transaction() as session:
         created = await tenants.create_tenant(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             name="Busy Shop",
             business_id="busy-shop",
@@ -66,7 +65,6 @@ async def metered(fresh_database: FreshDatabase) -> AsyncIterator[Metered]:
         )
         await billing.adjust_credits(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             tenant_id=created.tenant.id,
             delta=BALANCE - 15_000,
@@ -75,7 +73,6 @@ async def metered(fresh_database: FreshDatabase) -> AsyncIterator[Metered]:
         # A burst of visitors past the starter plan's anonymous ceiling is what this test needs.
         await anonymous.update_limits(
             session=session,
-            settings=settings,
             tenant=created.tenant,
             actor=audit.CLI,
             changes={"replies_per_minute": 10_000},
@@ -135,7 +132,6 @@ async def test_overage_keeps_answering_and_bills_the_excess(metered: Metered) ->
     async with metered.db.transaction() as session:
         await billing.set_at_zero(
             session=session,
-            settings=metered.settings,
             actor=audit.CLI,
             tenant_id=metered.tenant_id,
             at_zero="overage",

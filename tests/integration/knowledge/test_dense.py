@@ -442,7 +442,7 @@ async def test_knowledge_from_before_is_indexed_when_the_worker_starts(
     fresh_database: FreshDatabase, tmp_path: Path
 ) -> None:
     await asyncio.to_thread(migrate.upgrade, fresh_database.settings)
-    db = Database(fresh_database.url)
+    db = Database.of(fresh_database.settings)
     try:
         # Written with embeddings off, as by a version of Bob without search by meaning.
         off = make_settings(fresh_database.url, tmp_path, embeddings="off")

@@ -275,7 +275,7 @@ async def test_passages_from_before_are_tokenised_again_by_the_worker(
 ) -> None:
     settings = make_settings(fresh_database.url, tmp_path, embeddings="off")
     await asyncio.to_thread(migrate.upgrade, settings)
-    db = Database(fresh_database.url)
+    db = Database.of(fresh_database.settings)
     try:
         made = await make_tenant(db, settings)
         async with db.transaction() as session:

@@ -34,7 +34,6 @@ async def set_balance(db: Database, settings: Settings, tenant: Tenant, target: 
         state = await billing.low_credits(session=session, tenant_id=tenant.id)
         await billing.adjust_credits(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             tenant_id=tenant.id,
             delta=target - state.remaining,

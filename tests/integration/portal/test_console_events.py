@@ -44,7 +44,7 @@ class LiveBob:
 
 
 async def _seed(settings: Settings) -> tuple[Shop, Shop, str]:
-    db = Database(settings.database_url)
+    db = Database.of(settings)
     try:
         shop, other = await make_shop(db, settings), await make_shop(db, settings)
         viewer = await make_member(db, settings, shop.made.tenant, Role.VIEWER)

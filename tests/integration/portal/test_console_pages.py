@@ -91,7 +91,6 @@ async def make_shop(db: Database, settings: Settings) -> Shop:
         assert key is not None
         await widget.update_key(
             session=session,
-            settings=settings,
             tenant_id=made.tenant.id,
             actor=audit.CLI,
             key_id=key.id,

@@ -335,7 +335,6 @@ async def test_preview_out_of_credits_does_not_run_the_engine_or_charge(
         left = (await billing.usage(session=session, tenant_id=shop.tenant_id)).remaining
         await billing.adjust_credits(
             session=session,
-            settings=settings,
             actor=audit.CLI,
             tenant_id=shop.tenant_id,
             delta=-left,
@@ -458,7 +457,6 @@ async def test_other_personas_are_listed_and_one_can_become_the_default(
     async with db.transaction() as session:
         guide = await personas.create_persona(
             session=session,
-            settings=settings,
             tenant=tenant,
             actor=audit.CLI,
             name="Trail guide",

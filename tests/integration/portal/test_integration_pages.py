@@ -623,7 +623,6 @@ async def test_another_businesss_ids_are_not_found(
     async with db.transaction() as session:
         view = await webhooks.send_test(
             session=session,
-            settings=settings,
             tenant=theirs.tenant,
             actor=audit.CLI,
             endpoint_id=their_endpoint.id,
