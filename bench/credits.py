@@ -19,7 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bob.anonymous import service as anonymous
-from bob.billing import service as billing
+from bob.billing import subscriptions
 from bob.billing.models import CreditEntry
 from bob.db import migrate
 from bob.db.session import Database
@@ -53,7 +53,7 @@ async def _tenant(db: Database, settings: Settings, business_id: str, balance: i
             title="Opening hours",
             content="We are open every day from 8:00 to 20:00.",
         )
-        await billing.adjust_credits(
+        await subscriptions.adjust_credits(
             session=session,
             actor=audit.CLI,
             tenant_id=created.tenant.id,
@@ -110,8 +110,10 @@ async def _run(url: str, data_dir: Path) -> dict[str, object]:
         results["charged_replies"] = sum(1 for r in responses if r.json()["credits_used"] == 1)
         results["statuses"] = sorted({r.status_code for r in responses})
     async with db.transaction() as session:
-        subscription = await billing.current_subscription(session=session, tenant_id=tenant_id)
-        results["final_balance"] = await billing.balance(
+        subscription = await subscriptions.current_subscription(
+            session=session, tenant_id=tenant_id
+        )
+        results["final_balance"] = await subscriptions.balance(
             session=session, tenant_id=tenant_id, period_start=subscription.period_start
         )
         # Every usage entry must be exactly one reply's cost: no merged or partial charges.

@@ -27,7 +27,7 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bob.db import migrate
+from bob.db import migrate, wakeups
 from bob.db.session import Database
 from bob.governance import audit
 from bob.settings import Settings
@@ -432,13 +432,13 @@ async def _delay_process(
     hooked = await _hooked(db, settings, receiver, label)
     with _workers(settings, data_dir, 1, poll_s):
         await asyncio.sleep(0.5)
-        channel = outbox.NOTIFY_CHANNEL
+        channel = wakeups.NOTIFY_CHANNEL
         if not notify:
-            outbox.NOTIFY_CHANNEL = _UNHEARD
+            wakeups.NOTIFY_CHANNEL = _UNHEARD
         try:
             return await _paced(db, hooked, receiver)
         finally:
-            outbox.NOTIFY_CHANNEL = channel
+            wakeups.NOTIFY_CHANNEL = channel
 
 
 async def _measure(url: str, data_dir: Path, receiver: Receiver) -> Measured:

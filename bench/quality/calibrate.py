@@ -19,9 +19,9 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.quality.run import Business, Question, load_businesses, running_bob, set_up
-from bob.engines.base import Passage
 from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
+from bob.knowledge.passage import Passage
 from bob.knowledge.search import guess_language
 
 

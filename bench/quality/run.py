@@ -63,6 +63,7 @@ from bob.db.session import Database
 from bob.engines import phrases
 from bob.engines.base import PersonaView
 from bob.governance import audit
+from bob.knowledge import jobs as knowledge_jobs
 from bob.main import create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants
@@ -400,7 +401,9 @@ async def running_bob(
         db = Database.of(settings)
         app = create_app(settings, database=db)
         stop = asyncio.Event()
-        worker = asyncio.create_task(Worker(db=db, settings=settings).run(stop))
+        worker = asyncio.create_task(
+            Worker(db=db, settings=settings, work=knowledge_jobs.WORK).run(stop)
+        )
         try:
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url=settings.public_url, timeout=120

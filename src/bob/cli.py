@@ -18,12 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bob import demo as demo_data
 from bob.auth import service as auth
-from bob.billing import service as billing
+from bob.billing import pricebook
 from bob.db import migrate as migrations
 from bob.db.session import Database
 from bob.demo_shop import create_shop_app
 from bob.errors import BobError, ConfigurationError, NotFound
 from bob.governance import audit
+from bob.knowledge import jobs as knowledge_jobs
 from bob.logging import configure_logging
 from bob.main import check_migrated, create_app
 from bob.settings import Settings
@@ -193,7 +194,7 @@ def worker() -> None:
             loop.add_signal_handler(sig, stop.set)
         db = Database.of(settings)
         try:
-            await Worker(db=db, settings=settings).run(stop)
+            await Worker(db=db, settings=settings, work=knowledge_jobs.WORK).run(stop)
         finally:
             await db.dispose()
 
@@ -357,7 +358,7 @@ def pricebook_show(
 
     async def work(db: Database) -> dict[str, Any]:
         async with db.transaction() as session:
-            version = await billing.published_version(session=session)
+            version = await pricebook.published_version(session=session)
             return {
                 "version": version.version,
                 "status": version.status,
@@ -401,14 +402,14 @@ def pricebook_publish(
 
     async def work(db: Database) -> int:
         async with db.transaction() as session:
-            draft = await billing.create_draft(
+            draft = await pricebook.create_draft(
                 session=session,
                 settings=settings,
                 actor=audit.CLI,
                 plans=plans,
                 currency=currency,
             )
-            await billing.publish(
+            await pricebook.publish(
                 session=session, settings=settings, actor=audit.CLI, version=draft.version
             )
             return draft.version
@@ -487,7 +488,12 @@ async def _reindex(
             for t, _ in targets
         ]
 
-    runner = JobRunner(db=db, settings=settings, name=f"cli:{socket.gethostname()}:{os.getpid()}")
+    runner = JobRunner(
+        db=db,
+        settings=settings,
+        name=f"cli:{socket.gethostname()}:{os.getpid()}",
+        work=knowledge_jobs.WORK,
+    )
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, runner.request_stop)
     outcomes: list[tuple[str, str, int, int]] = []

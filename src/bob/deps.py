@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -43,6 +44,36 @@ def client_ip(request: Request) -> str | None:
 def request_id(request: Request) -> str | None:
     value = request.scope.get("state", {}).get("request_id")
     return str(value) if value else None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a route's dependency lets in, as the API's documentation says it: `optional` (a login
+    if there is one), `login`, `permission` (a login whose role holds `permission`),
+    `same_origin` (door 1: Bob's own pages) or `widget_key` (door 2: a key and its origins).
+    openapi.py publishes it per operation as `x-bob-access`, and the API reference shows it."""
+
+    kind: Literal["optional", "login", "permission", "same_origin", "widget_key"]
+    permission: str | None = None
+
+
+_CALLER = "__bob_caller__"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def lets_in(caller: Caller) -> Callable[[F], F]:
+    """Marks a dependency with the callers it lets in."""
+
+    def mark(function: F) -> F:
+        setattr(function, _CALLER, caller)
+        return function
+
+    return mark
+
+
+def caller_of(dependency: Callable[..., Any]) -> Caller | None:
+    found = getattr(dependency, _CALLER, None)
+    return found if isinstance(found, Caller) else None
 
 
 def set_error_headers(request: Request, headers: dict[str, str]) -> None:

@@ -22,7 +22,7 @@ from bob.analytics.router import router as analytics_router
 from bob.anonymous.router import router as anonymous_router
 from bob.auth import service as auth
 from bob.auth.router import router as auth_router
-from bob.billing import service as billing
+from bob.billing import subscriptions
 from bob.billing.router import router as billing_router
 from bob.chat import person_requests
 from bob.chat.router import router as chat_router
@@ -36,6 +36,7 @@ from bob.governance import audit
 from bob.governance.router import router as audit_router
 from bob.health import router as health_router
 from bob.knowledge import embeddings
+from bob.knowledge import jobs as knowledge_jobs
 from bob.knowledge.router import router as knowledge_router
 from bob.knowledge.service import MAX_IMPORT_BYTES
 from bob.middleware import RequestGuardMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
@@ -166,7 +167,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         await person_requests.prepare(settings)
         stop = asyncio.Event()
         worker = (
-            asyncio.create_task(Worker(db=db, settings=settings).run(stop))
+            asyncio.create_task(
+                Worker(db=db, settings=settings, work=knowledge_jobs.WORK).run(stop)
+            )
             if settings.inprocess_worker
             else None
         )
@@ -191,7 +194,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     )
     app.state.settings = settings
     app.state.db = db
-    app.state.low_credits = billing.low_credits_notice
+    app.state.low_credits = subscriptions.low_credits_notice
     app.state.limiter = RateLimiter(make_storage(settings.redis_url))
     app.state.templates = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 

@@ -25,8 +25,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
-from bob.auth.deps import get_principal
-from bob.deps import get_limiter
+from bob.deps import Caller, caller_of, get_limiter
 
 JSON = dict[str, Any]
 ERROR_REF = "#/components/schemas/ErrorResponse"
@@ -137,12 +136,32 @@ def _may_be_invalid(parameter: JSON) -> bool:
     return schema not in _STRING_ONLY
 
 
+# The strongest of a route's callers names who may call it: a permission implies a login, which
+# implies the optional one.
+_STRENGTH = {"optional": 0, "login": 1, "permission": 2, "same_origin": 3, "widget_key": 3}
+
+
+def caller_of_route(route: Any) -> Caller | None:
+    """Who may call `route`, from the markers on its dependencies (deps.lets_in); None: anyone."""
+    callers = [c for c in map(caller_of, _calls(route.dependant)) if c is not None]
+    return max(callers, key=lambda c: _STRENGTH[c.kind], default=None)
+
+
+def _access(caller: Caller | None) -> JSON:
+    if caller is None:
+        return {"kind": "public"}
+    if caller.permission is None:
+        return {"kind": caller.kind}
+    return {"kind": caller.kind, "permission": caller.permission}
+
+
 def _inferred(route: Any, operation: JSON) -> set[int]:
     calls = set(_calls(route.dependant))
     parameters = [p for p in operation.get("parameters", []) if isinstance(p, dict)]
     body = "requestBody" in operation
     found: set[int] = set()
-    if get_principal in calls:
+    caller = caller_of_route(route)
+    if caller is not None and caller.kind in ("optional", "login", "permission"):
         found |= {401, 403}
     if get_limiter in calls:
         found.add(429)
@@ -180,6 +199,7 @@ def document_errors(app: FastAPI, document: JSON) -> JSON:
             if not isinstance(operation, dict):
                 continue
             responses: JSON = operation.setdefault("responses", {})
+            operation["x-bob-access"] = _access(caller_of_route(route))
             inferred = _inferred(route, operation)
             fastapi_422 = responses.get("422")
             if isinstance(fastapi_422, dict) and _is_fastapi_validation(fastapi_422):

@@ -12,7 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from bob.auth.permissions import Permission
-from bob.billing import service as billing
+from bob.billing import pricebook
 from bob.billing.models import PricebookVersion
 from bob.deps import SessionDep
 from bob.errors import BobError
@@ -137,13 +137,13 @@ def changes(page: Page, draft: PricebookVersion, published: PricebookVersion | N
 
 
 async def _published_or_none(session: SessionDep) -> PricebookVersion | None:
-    versions = await billing.list_versions(session=session)
+    versions = await pricebook.list_versions(session=session)
     return next((v for v in versions if v.status == "published"), None)
 
 
 @router.get("/mission-control/pricebook")
 async def pricebook_page(page: Manager, session: SessionDep) -> Response:
-    versions = await billing.list_versions(session=session)
+    versions = await pricebook.list_versions(session=session)
     published = next((v for v in versions if v.status == "published"), None)
     return page.render(
         "admin/pricebook.html",
@@ -156,10 +156,10 @@ async def pricebook_page(page: Manager, session: SessionDep) -> Response:
 
 @router.post("/mission-control/pricebook/drafts")
 async def create_draft(page: Manager, session: SessionDep) -> Response:
-    published = await billing.published_version(session=session)
+    published = await pricebook.published_version(session=session)
     draft = await attempt(
         session,
-        billing.create_draft(
+        pricebook.create_draft(
             session=session,
             settings=page.settings,
             actor=page.principal_required.actor,
@@ -189,14 +189,14 @@ async def _version_page(
     typed: dict[str, dict[str, str]] | None = None,
     invalid: tuple[str, str] | None = None,
 ) -> Response:
-    version = await billing.get_version(session=session, version=number)
+    version = await pricebook.get_version(session=session, version=number)
     published = await _published_or_none(session)
     return page.render(
         "admin/pricebook_version.html",
         status=status,
         version=version,
         published=published,
-        codes=list(billing.PLAN_CODES),
+        codes=list(pricebook.PLAN_CODES),
         typed=typed if typed is not None else typed_from(version),
         scale=_scale(version.currency),
         changes=changes(page, version, published) if version.status == "draft" else [],
@@ -215,17 +215,17 @@ async def version_page(page: Manager, session: SessionDep, version: int) -> Resp
 async def save_draft(page: Manager, session: SessionDep, version: int) -> Response:
     form = await page.request.form()
     codes = list(
-        dict.fromkeys(str(c) for c in form.getlist("code") if str(c) in billing.PLAN_CODES)
+        dict.fromkeys(str(c) for c in form.getlist("code") if str(c) in pricebook.PLAN_CODES)
     )
     typed = {
         code: {field: str(form.get(f"{code}.{field}") or "") for field in FIELDS}
-        for code in billing.PLAN_CODES
+        for code in pricebook.PLAN_CODES
     }
-    current = await billing.get_version(session=session, version=version)
+    current = await pricebook.get_version(session=session, version=version)
     currency = current.currency
     result = await attempt(
         session,
-        billing.update_draft(
+        pricebook.update_draft(
             session=session,
             settings=page.settings,
             actor=page.principal_required.actor,
@@ -258,7 +258,7 @@ async def save_draft(page: Manager, session: SessionDep, version: int) -> Respon
 async def publish(page: Manager, session: SessionDep, version: int) -> Response:
     result = await attempt(
         session,
-        billing.publish(
+        pricebook.publish(
             session=session,
             settings=page.settings,
             actor=page.principal_required.actor,

@@ -13,7 +13,7 @@ from fastapi.responses import Response
 from bob.admin import feed, pricebook, status, tenants
 from bob.analytics import reports
 from bob.auth.permissions import Permission
-from bob.billing import service as billing
+from bob.billing import pricebook as pricebooks
 from bob.deps import SessionDep
 from bob.web.page import MISSION_CONTROL, MissionControlPage, Page
 from bob.web.sessions import login_routes
@@ -32,7 +32,7 @@ async def overview(
 ) -> Response:
     days = status.period(days)
     figures = await reports.overview(session, days)
-    published = await billing.published_version(session=session)
+    published = await pricebooks.published_version(session=session)
     t = page.translator
     return page.render(
         "admin/overview.html",

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from bob.auth import passwords
 from bob.auth.permissions import Permission
-from bob.billing import service as billing
+from bob.billing import metering, pricebook, subscriptions
 from bob.billing.pages import plan_options
 from bob.billing.schemas import CreditAdjustment
 from bob.deps import SessionDep
@@ -195,15 +195,15 @@ async def _render_tenant(
 ) -> Response:
     # By id: after a refused change the session was rolled back and loaded rows are stale.
     tenant = await tenants.get_tenant(session=session, tenant_id=tenant_id)
-    usage = await billing.usage(session=session, tenant_id=tenant.id)
+    usage = await metering.usage(session=session, tenant_id=tenant.id)
     subscription = usage.subscription
-    version = await billing.get_version(session=session, version=subscription.pricebook_version)
-    terms = billing.terms_of(version)
+    version = await pricebook.get_version(session=session, version=subscription.pricebook_version)
+    terms = pricebook.terms_of(version)
     members = await tenants.list_members(
         session=session, tenant_id=tenant.id, limit=RECENT, cursor=None
     )
     pending = await tenants.pending_invites(session=session, user_ids=[u.id for u in members.items])
-    ledger = await billing.ledger(
+    ledger = await metering.ledger(
         session=session, tenant_id=tenant.id, limit=RECENT, before_id=None
     )
     entries = await audit.list_entries(
@@ -315,7 +315,7 @@ async def change_plan(
             error=result.message,
             form={"plan": plan},
         )
-    subscription = await billing.current_subscription(session=session, tenant_id=tid)
+    subscription = await subscriptions.current_subscription(session=session, tenant_id=tid)
     if subscription.pending_plan == plan:
         notice = page.t(
             "{name} moves to the {plan} plan at its renewal on {date}.",
@@ -355,7 +355,7 @@ async def adjust_credits(
         return await again(422, validation_message(exc))
     result = await attempt(
         session,
-        billing.adjust_credits(
+        subscriptions.adjust_credits(
             session=session,
             actor=page.principal_required.actor,
             tenant_id=tid,

@@ -20,7 +20,7 @@ from bob.analytics.schemas import (
     TenantCounts,
     WindowRead,
 )
-from bob.billing import service as billing
+from bob.billing import metering
 from bob.db.types import utcnow
 from bob.tenants.models import Tenant
 
@@ -58,7 +58,7 @@ async def business_metrics(
 ) -> BusinessMetrics:
     """Also behind the Customer Portal's dashboard."""
     today = analytics.Window.last_days(1, window.end)
-    usage = await billing.usage(session=session, tenant_id=tenant.id)
+    usage = await metering.usage(session=session, tenant_id=tenant.id)
     return BusinessMetrics(
         tenant_id=tenant.id,
         business_id=tenant.business_id,

@@ -14,7 +14,7 @@ from bob.analytics.schemas import (
 )
 from bob.auth.deps import CurrentPrincipal, Principal, Require, check_permission
 from bob.auth.permissions import Permission
-from bob.billing import service as billing
+from bob.billing import subscriptions
 from bob.db.types import utcnow
 from bob.deps import SessionDep
 from bob.errors import NotFound
@@ -54,7 +54,7 @@ async def dashboard(
         tenant = principal.own_tenant
         if tenant.business_id != business_id:
             raise NotFound(f"no business {business_id}")
-    subscription = await billing.current_subscription(session=session, tenant_id=tenant.id)
+    subscription = await subscriptions.current_subscription(session=session, tenant_id=tenant.id)
     window = analytics.Window.between(subscription.period_start, utcnow())
     return await reports.business_metrics(session, tenant, window)
 

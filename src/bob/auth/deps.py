@@ -14,7 +14,7 @@ from bob.auth import tokens
 from bob.auth.cookies import CSRF_HEADER, SESSION_COOKIE
 from bob.auth.models import AuthSession, User
 from bob.auth.permissions import Permission, permissions_for
-from bob.deps import SettingsDep, client_ip, get_database, request_id
+from bob.deps import Caller, SettingsDep, client_ip, get_database, lets_in, request_id
 from bob.errors import Forbidden, Unauthorized
 from bob.governance.audit import Actor
 from bob.settings import Settings
@@ -82,6 +82,7 @@ async def principal_for_token(
     )
 
 
+@lets_in(Caller("optional"))
 async def get_principal(request: Request, settings: SettingsDep) -> Principal | None:
     token = _bearer_token(request)
     via: Literal["bearer", "cookie"] = "bearer"
@@ -112,6 +113,7 @@ async def get_principal(request: Request, settings: SettingsDep) -> Principal | 
 OptionalPrincipal = Annotated[Principal | None, Depends(get_principal)]
 
 
+@lets_in(Caller("login"))
 async def require_login(principal: OptionalPrincipal) -> Principal:
     if principal is None:
         raise Unauthorized("log in first: send 'Authorization: Bearer <token>' or a session cookie")
@@ -133,7 +135,7 @@ def _permission_checker(permission: Permission) -> Any:
         return principal
 
     check.__name__ = f"require_{permission.value.replace('.', '_')}"
-    return check
+    return lets_in(Caller("permission", permission.value))(check)
 
 
 def Require(permission: Permission) -> Any:

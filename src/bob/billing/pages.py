@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form
 from fastapi.responses import Response
 
 from bob.auth.permissions import Permission
-from bob.billing import service as billing
+from bob.billing import metering, pricebook, subscriptions
 from bob.db.types import utcnow
 from bob.deps import SessionDep
 from bob.errors import BobError
@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 
 async def plan_options(page: Page, session: SessionDep) -> list[tuple[str, str]]:
     """The published plans as choices for a form (signup, a new tenant)."""
-    version = await billing.published_version(session=session)
+    version = await pricebook.published_version(session=session)
     return [
         (
             plan.code,
@@ -38,7 +38,7 @@ async def plan_options(page: Page, session: SessionDep) -> list[tuple[str, str]]
                 credits=page.translator.number(plan.included_credits),
             ),
         )
-        for plan in billing.terms_of(version).values()
+        for plan in pricebook.terms_of(version).values()
     ]
 
 
@@ -93,16 +93,16 @@ async def _billing_page(
     alert_typed: str | None = None,
 ) -> Response:
     tenant_id = page.principal_required.tenant_id
-    used = await billing.usage(session=session, tenant_id=tenant_id)
-    alert = await billing.low_credits(session=session, tenant_id=tenant_id)
+    used = await metering.usage(session=session, tenant_id=tenant_id)
+    alert = await subscriptions.low_credits(session=session, tenant_id=tenant_id)
     subscription = used.subscription
-    published = await billing.published_version(session=session)
-    plans = list(billing.terms_of(published).values())
-    daily = await billing.daily_usage(
+    published = await pricebook.published_version(session=session)
+    plans = list(pricebook.terms_of(published).values())
+    daily = await metering.daily_usage(
         session=session, tenant_id=tenant_id, period_start=subscription.period_start
     )
     pending = (
-        billing.terms_of(published).get(subscription.pending_plan)
+        pricebook.terms_of(published).get(subscription.pending_plan)
         if subscription.pending_plan
         else None
     )
@@ -151,7 +151,7 @@ async def change_plan(
     tenant = await tenants.get_tenant(session=session, tenant_id=principal.tenant_id)
     result = await attempt(
         session,
-        billing.change_plan(
+        subscriptions.change_plan(
             session=session,
             actor=principal.actor,
             tenant=tenant,
@@ -160,9 +160,9 @@ async def change_plan(
     )
     if isinstance(result, BobError):
         return await _billing_page(page, session, status=result.status_code, error=result.message)
-    terms = await billing.plan_terms(session=session, subscription=result)
+    terms = await subscriptions.plan_terms(session=session, subscription=result)
     if result.pending_plan == plan:
-        published = billing.terms_of(await billing.published_version(session=session))
+        published = pricebook.terms_of(await pricebook.published_version(session=session))
         notice = page.t(
             "You move to {plan} when this period ends, on {date}. Until then you keep {current}.",
             plan=published[plan].name,
@@ -183,7 +183,7 @@ async def at_zero_setting(
     principal = page.principal_required
     result = await attempt(
         session,
-        billing.set_at_zero(
+        subscriptions.set_at_zero(
             session=session,
             actor=principal.actor,
             tenant_id=principal.tenant_id,
@@ -221,7 +221,7 @@ async def low_credits_alert(
         )
     result = await attempt(
         session,
-        billing.set_low_credits_threshold(
+        subscriptions.set_low_credits_threshold(
             session=session,
             actor=principal.actor,
             tenant_id=principal.tenant_id,

@@ -9,7 +9,8 @@ from fastapi import APIRouter, status
 
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
-from bob.billing import service as billing
+from bob.billing import metering, subscriptions
+from bob.billing import pricebook as pricebooks
 from bob.billing.models import PricebookVersion
 from bob.billing.schemas import (
     BillingRead,
@@ -54,13 +55,13 @@ def _pricebook(version: PricebookVersion) -> PricebookRead:
 
 @router.get("/api/pricebook", summary="The published pricebook: the source of truth for prices")
 async def pricebook(session: SessionDep) -> PricebookRead:
-    return _pricebook(await billing.published_version(session=session))
+    return _pricebook(await pricebooks.published_version(session=session))
 
 
 @router.get("/api/admin/pricebook/versions", tags=["admin"])
 async def list_versions(_: PricebookManager, session: SessionDep) -> PricebookPage:
     return PricebookPage(
-        items=[_pricebook(v) for v in await billing.list_versions(session=session)]
+        items=[_pricebook(v) for v in await pricebooks.list_versions(session=session)]
     )
 
 
@@ -68,7 +69,7 @@ async def list_versions(_: PricebookManager, session: SessionDep) -> PricebookPa
 async def create_draft(
     body: PricebookDraft, principal: PricebookManager, session: SessionDep, settings: SettingsDep
 ) -> PricebookRead:
-    draft = await billing.create_draft(
+    draft = await pricebooks.create_draft(
         session=session,
         settings=settings,
         actor=principal.actor,
@@ -86,7 +87,7 @@ async def update_draft(
     session: SessionDep,
     settings: SettingsDep,
 ) -> PricebookRead:
-    draft = await billing.update_draft(
+    draft = await pricebooks.update_draft(
         session=session,
         settings=settings,
         actor=principal.actor,
@@ -102,14 +103,14 @@ async def update_draft(
 async def publish(
     version: int, principal: PricebookManager, session: SessionDep, settings: SettingsDep
 ) -> PricebookRead:
-    published = await billing.publish(
+    published = await pricebooks.publish(
         session=session, settings=settings, actor=principal.actor, version=version
     )
     return _pricebook(published)
 
 
 async def _billing(session: SessionDep, tenant_id: uuid.UUID) -> BillingRead:
-    used = await billing.usage(session=session, tenant_id=tenant_id)
+    used = await metering.usage(session=session, tenant_id=tenant_id)
     subscription = used.subscription
     return BillingRead(
         plan=subscription.plan,
@@ -142,7 +143,7 @@ async def change_plan(
     principal: BillingManager,
     session: SessionDep,
 ) -> BillingRead:
-    await billing.change_plan(
+    await subscriptions.change_plan(
         session=session,
         actor=principal.actor,
         tenant=await tenants.get_tenant(session=session, tenant_id=principal.tenant_id),
@@ -157,7 +158,7 @@ async def billing_settings(
     principal: BillingManager,
     session: SessionDep,
 ) -> BillingRead:
-    await billing.set_at_zero(
+    await subscriptions.set_at_zero(
         session=session,
         actor=principal.actor,
         tenant_id=principal.tenant_id,
@@ -166,7 +167,7 @@ async def billing_settings(
     return await _billing(session, principal.tenant_id)
 
 
-def _low_credits(state: billing.LowCredits) -> LowCreditsRead:
+def _low_credits(state: subscriptions.LowCredits) -> LowCreditsRead:
     return LowCreditsRead(
         low_credits_threshold=state.custom,
         default_threshold=state.default,
@@ -178,7 +179,9 @@ def _low_credits(state: billing.LowCredits) -> LowCreditsRead:
 
 @router.get("/api/customers/billing/alerts", summary="The low-credits alert (credits.low)")
 async def get_alerts(principal: BillingReader, session: SessionDep) -> LowCreditsRead:
-    return _low_credits(await billing.low_credits(session=session, tenant_id=principal.tenant_id))
+    return _low_credits(
+        await subscriptions.low_credits(session=session, tenant_id=principal.tenant_id)
+    )
 
 
 @router.put("/api/customers/billing/alerts", summary="Set the low-credits alert's threshold")
@@ -187,7 +190,7 @@ async def put_alerts(
     principal: BillingManager,
     session: SessionDep,
 ) -> LowCreditsRead:
-    state = await billing.set_low_credits_threshold(
+    state = await subscriptions.set_low_credits_threshold(
         session=session,
         actor=principal.actor,
         tenant_id=principal.tenant_id,
@@ -198,10 +201,10 @@ async def put_alerts(
 
 @router.get("/api/customers/usage")
 async def usage(principal: BillingReader, session: SessionDep, page: PageDep) -> UsageRead:
-    subscription = await billing.current_subscription(
+    subscription = await subscriptions.current_subscription(
         session=session, tenant_id=principal.tenant_id
     )
-    rows = await billing.ledger(
+    rows = await metering.ledger(
         session=session,
         tenant_id=principal.tenant_id,
         limit=page.limit,
@@ -209,7 +212,7 @@ async def usage(principal: BillingReader, session: SessionDep, page: PageDep) ->
     )
     items = rows[: page.limit]
     more = len(rows) > page.limit
-    daily = await billing.daily_usage(
+    daily = await metering.daily_usage(
         session=session, tenant_id=principal.tenant_id, period_start=subscription.period_start
     )
     return UsageRead(
@@ -250,7 +253,7 @@ async def adjust_credits(
     session: SessionDep,
 ) -> CreditAdjusted:
     await tenants.get_tenant(session=session, tenant_id=tenant_id)
-    new_balance = await billing.adjust_credits(
+    new_balance = await subscriptions.adjust_credits(
         session=session,
         actor=principal.actor,
         tenant_id=tenant_id,

@@ -39,7 +39,7 @@ from bob.chat.schemas import (
     SourceRef,
     WidgetChatRequest,
 )
-from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, get_database
+from bob.deps import Caller, LimiterDep, SessionDep, SettingsDep, client_ip, get_database, lets_in
 from bob.engines import phrases
 from bob.errors import Forbidden, NotFound, ValidationFailed, validation_problem
 from bob.knowledge.search import guess_language
@@ -64,7 +64,7 @@ REPLY_DOC: dict[int | str, dict[str, Any]] = {
         "content": {"text/event-stream": {"schema": {"type": "string"}}},
     }
 }
-# The anonymous doors check their callers in the handler, where no dependency shows it.
+# What the anonymous doors refuse beyond their callers (which openapi.py infers only for logins).
 DOOR_1_REFUSALS = problems(403, 404, 409)
 DOOR_2_REFUSALS = problems(401, 403, 404, 409, 429)
 
@@ -162,6 +162,7 @@ def _own_origins(request: Request, settings: Settings) -> set[str | None]:
     return own
 
 
+@lets_in(Caller("same_origin"))
 def same_origin(request: Request, settings: SettingsDep) -> None:
     """Door 1 serves only pages of Bob's own site: a browser says so in Origin and
     Sec-Fetch-Site (a business's site uses the widget door and its key)."""

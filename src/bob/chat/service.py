@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.auth.tokens import hash_opaque_token
-from bob.billing import service as billing
+from bob.billing import metering
 from bob.chat import lifecycle, person_requests
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
 from bob.db.session import Database
@@ -34,7 +34,6 @@ from bob.engines.base import (
     EngineError,
     EngineRequest,
     EngineResult,
-    Passage,
     PersonaView,
     TokenDelta,
     Turn,
@@ -44,6 +43,7 @@ from bob.errors import Conflict, Forbidden, NotFound
 from bob.governance import guardrails
 from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
+from bob.knowledge.passage import Passage
 from bob.knowledge.search import guess_language
 from bob.personas import service as personas
 from bob.settings import Settings
@@ -285,7 +285,7 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
             plan.fixed_reply = phrases.no_answer_message(persona, language)
             plan.handoff, plan.handoff_reason = True, "no_answer"
             return plan
-        allowance = await billing.authorize_reply(session=session, tenant_id=chat.tenant.id)
+        allowance = await metering.authorize_reply(session=session, tenant_id=chat.tenant.id)
         if not allowance.allowed:
             # Out of credits: the engine is not called; the business chose what happens.
             _out_of_credits(plan, allowance.at_zero)
@@ -349,7 +349,7 @@ async def run(*, db: Database, settings: Settings, plan: _Plan) -> AsyncIterator
     elif reply_text is not None:
         yield Token(reply_text)
     latency_ms = int((time.perf_counter() - started) * 1000)
-    cost = billing.reply_cost(settings, result) if answered and result is not None else 0
+    cost = metering.reply_cost(settings, result) if answered and result is not None else 0
     reply = await _store(
         db=db,
         plan=plan,
@@ -413,7 +413,7 @@ class _Turn:
     sources: list[dict[str, str | None]]
     result: EngineResult | None
     cost: int
-    charge: billing.Charge | None = None
+    charge: metering.Charge | None = None
 
 
 async def _charge(session: AsyncSession, plan: _Plan, turn: _Turn, tenant: Tenant) -> None:
@@ -422,7 +422,7 @@ async def _charge(session: AsyncSession, plan: _Plan, turn: _Turn, tenant: Tenan
     becomes the out-of-credits one."""
     if not turn.cost:
         return
-    turn.charge = await billing.reserve(session=session, tenant_id=tenant.id, cost=turn.cost)
+    turn.charge = await metering.reserve(session=session, tenant_id=tenant.id, cost=turn.cost)
     if not turn.charge.allowed:
         turn.reply, turn.sources, turn.result = _out_of_credits(plan, turn.charge.at_zero), [], None
 
@@ -486,7 +486,7 @@ async def _store(
         assistant = stored[-1] if turn.reply is not None else None
         if assistant is not None and turn.charge is not None and turn.charge.allowed:
             await session.flush()
-            await billing.record_charge(
+            await metering.record_charge(
                 session=session, tenant=tenant, charge=turn.charge, message_id=assistant.id
             )
         await lifecycle.messages_added(
@@ -568,7 +568,7 @@ async def preview_reply(
         if not grounding.grounded(passages, strictness, question=message, language=language):
             passages = []
         engine = await engines.engine_for(session=session, settings=settings, tenant_id=tenant.id)
-        allowance = await billing.authorize_reply(session=session, tenant_id=tenant.id)
+        allowance = await metering.authorize_reply(session=session, tenant_id=tenant.id)
 
     def without_answer(reply: str, reason: str | None) -> Preview:
         return Preview(reply, False, reason, passages, [], persona.name, engine.name, 0)
@@ -596,12 +596,12 @@ async def preview_reply(
     if answer is None:
         return without_answer(phrases.no_answer_message(persona, language), "no_answer")
     async with db.transaction() as session:
-        charge = await billing.reserve(
-            session=session, tenant_id=tenant.id, cost=billing.reply_cost(settings, result)
+        charge = await metering.reserve(
+            session=session, tenant_id=tenant.id, cost=metering.reply_cost(settings, result)
         )
         if not charge.allowed:
             return without_answer(_at_zero_reply(persona, language, charge.at_zero), "credits")
-        await billing.record_charge(
+        await metering.record_charge(
             session=session, tenant=tenant, charge=charge, message_id=None, reason="Answer preview"
         )
     return Preview(

@@ -1,4 +1,4 @@
-"""The API reference, built from the running app's OpenAPI schema and routes.
+"""The API reference, built from the running app's OpenAPI schema alone.
 
 `build(app)` turns `app.openapi()` into operations grouped by tag, each with who may call it,
 its parameters, bodies and responses (JSON Schema resolved into readable trees) and examples.
@@ -12,14 +12,10 @@ import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
-import fastapi.routing
 from fastapi import FastAPI
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
-from bob.auth.deps import Require, get_principal, require_login
 from bob.auth.permissions import Permission, Role, permissions_for
 from bob.web.page import N_
 
@@ -49,15 +45,7 @@ AccessKind = Literal[
     "public", "optional", "login", "permission", "same_origin", "widget_key", "scheme"
 ]
 
-# The anonymous chat doors check their callers inside the handler (their refusals must carry
-# CORS headers, or point to the right door), so no dependency reveals it.
-HANDLER_CHECKED: dict[str, AccessKind] = {
-    "/api/chat": "same_origin",
-    "/api/chat/transcript": "same_origin",
-    "/api/widget/chat": "widget_key",
-    "/api/widget/history": "widget_key",
-    "/api/widget/config": "widget_key",
-}
+ACCESS_KINDS = frozenset(get_args(AccessKind))
 
 # FastAPI documents every 422 with its own body; Bob answers errors in its own shape instead.
 FASTAPI_VALIDATION_ERROR = "#/components/schemas/HTTPValidationError"
@@ -113,51 +101,17 @@ class Access:
         return self.kind in ("login", "permission", "scheme")
 
 
-def _permission_of_checker() -> dict[Callable[..., Any], Permission]:
-    # Require() hands out one cached checker per permission, so identity names the permission.
-    return {Require(p).dependency: p for p in Permission}
-
-
-def _calls(dependant: Dependant) -> Iterable[Callable[..., Any]]:
-    for sub in dependant.dependencies:
-        if sub.call is not None:
-            yield sub.call
-        yield from _calls(sub)
-
-
-def access_of_route(route: Any, checkers: Mapping[Callable[..., Any], Permission]) -> Access:
-    """Who may call `route` (an APIRoute, or FastAPI's view of one inside an included router)."""
-    calls = list(_calls(route.dependant))
-    for call in calls:
-        permission = checkers.get(call)
-        if permission is not None:
-            roles = tuple(r.value for r in Role if permission in permissions_for(r.value))
-            return Access("permission", permission=permission.value, roles=roles)
-    if require_login in calls:
-        return Access("login")
-    if get_principal in calls:
-        return Access("optional")
-    return Access(HANDLER_CHECKED.get(route.path_format, "public"))
-
-
-def _api_routes(app: FastAPI) -> Iterable[Any]:
-    # Newer FastAPI keeps included routers as branches; its route contexts flatten them the way
-    # the OpenAPI generator sees them (with the include's prefix and dependencies).
-    iterate = getattr(fastapi.routing, "iter_route_contexts", None)
-    for candidate in iterate(app.routes) if iterate is not None else app.routes:
-        if isinstance(getattr(candidate, "original_route", candidate), APIRoute):
-            yield candidate
-
-
-def _route_access(app: FastAPI) -> dict[tuple[str, str], Access]:
-    checkers = _permission_of_checker()
-    found: dict[tuple[str, str], Access] = {}
-    for route in _api_routes(app):
-        if route.include_in_schema:
-            access = access_of_route(route, checkers)
-            for method in route.methods or ():
-                found[(method.upper(), route.path_format)] = access
-    return found
+def access_of(operation: JSON) -> Access:
+    """Who may call an operation, as the schema says: Bob's `x-bob-access` (openapi.py), else
+    the operation's (or the document's) OpenAPI security requirements."""
+    declared = operation.get("x-bob-access")
+    if isinstance(declared, dict) and declared.get("kind") in ACCESS_KINDS:
+        permission = declared.get("permission")
+        if isinstance(permission, str):
+            roles = tuple(r.value for r in Role if Permission(permission) in permissions_for(r))
+            return Access("permission", permission=permission, roles=roles)
+        return Access(declared["kind"])
+    return Access("public")
 
 
 # ---- JSON Schema as a readable tree --------------------------------------------------------
@@ -733,12 +687,8 @@ def _replies(operation: JSON, resolver: Resolver) -> tuple[Reply, ...]:
     return tuple(found)
 
 
-def from_openapi(
-    document: JSON,
-    access_of: Callable[[str, str], Access] = lambda method, path: Access("public"),
-    seed: Iterable[tuple[str, str]] = SEED_OPERATIONS,
-) -> Reference:
-    """The reference for an OpenAPI document; `access_of(METHOD, path)` says who may call."""
+def from_openapi(document: JSON, seed: Iterable[tuple[str, str]] = SEED_OPERATIONS) -> Reference:
+    """The reference for an OpenAPI document."""
     resolver = Resolver(document)
     seed_set = set(seed)
     grouped: dict[str, list[Operation]] = {}
@@ -760,7 +710,7 @@ def from_openapi(
                 schemes = tuple(sorted({name for req in requirements for name in req}))
                 access = Access("scheme", schemes=schemes) if schemes else Access("public")
             else:
-                access = access_of(upper, path)
+                access = access_of(operation)
             grouped.setdefault(tags[0], []).append(
                 Operation(
                     method=upper,
@@ -805,9 +755,6 @@ def build(app: FastAPI) -> Reference:
     """The app's reference; routes do not change once the app is built, so it is made once."""
     reference = _built.get(app)
     if reference is None:
-        routes = _route_access(app)
-        reference = from_openapi(
-            app.openapi(), lambda method, path: routes.get((method, path), Access("public"))
-        )
+        reference = from_openapi(app.openapi())
         _built[app] = reference
     return reference

@@ -10,8 +10,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.billing import service as billing
-from bob.billing.service import PlanTerms
+from bob.billing import pricebook
+from bob.billing.pricebook import PlanTerms
 from bob.docsite import guides, reference
 from bob.errors import NotFound
 from bob.settings import Settings
@@ -100,14 +100,14 @@ def _render(
 
 async def published_pricebook(session: AsyncSession) -> Pricebook | None:
     try:
-        version = await billing.published_version(session=session)
+        version = await pricebook.published_version(session=session)
     except NotFound:
         return None
     return Pricebook(
         version=version.version,
         currency=version.currency,
         published_at=version.published_at,
-        plans=list(billing.terms_of(version).values()),
+        plans=list(pricebook.terms_of(version).values()),
     )
 
 

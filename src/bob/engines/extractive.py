@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
-from bob.engines.base import EngineRequest, EngineResult, Passage, TokenDelta
+from bob.engines.base import EngineRequest, EngineResult, TokenDelta
 from bob.engines.excerpt import excerpt
 from bob.engines.phrases import answer_intro
 from bob.knowledge import answer_types, search
+from bob.knowledge.passage import Passage
 from bob.knowledge.search import Term
 
 MAX_PASSAGES = 2

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bob.engines.base import EngineRequest, Passage, Turn
+from bob.engines.base import EngineRequest, Turn
+from bob.knowledge.passage import Passage
 
 HANDOFF_MARKER = "[[HANDOFF]]"
 

@@ -58,27 +58,17 @@ class JobContext:
 Handler = Callable[[JobContext], Awaitable[None]]
 
 
-def handlers() -> Mapping[str, Handler]:
-    # Imported here: the domains that own the work sit above this package.
-    from bob.knowledge import lexical, vectors
-
-    return {
-        vectors.INDEX_JOB: vectors.run_index_job,
-        lexical.RETOKENISE_JOB: lexical.run_retokenise_job,
-    }
+StartHook = Callable[[Database, Settings], Awaitable[None]]
 
 
-async def on_start(db: Database, settings: Settings) -> None:
-    """Work a worker queues when it starts: knowledge from before search by meaning existed,
-    or embedded with another model, gets indexed."""
-    from bob.knowledge import embeddings, lexical, vectors
+@dataclass(frozen=True)
+class Work:
+    """What a worker can run: a handler per job kind, and what to queue when it starts. The
+    domains that own the work say so (knowledge/jobs.py), and the app hands it to its worker:
+    this package knows none of them."""
 
-    async with db.transaction() as session:
-        await jobs.prune(session=session)
-    # Passages tokenised by an older analyser are tokenised again.
-    await lexical.enqueue_stale(db=db)
-    await embeddings.preload(settings)  # in a thread: loading must not hold up deliveries
-    await vectors.enqueue_missing(db=db, settings=settings)
+    handlers: Mapping[str, Handler] = field(default_factory=dict)
+    on_start: StartHook | None = None
 
 
 class JobRunner:
@@ -88,11 +78,13 @@ class JobRunner:
         db: Database,
         settings: Settings,
         name: str,
+        work: Work,
         wake: Callable[[], None] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.name = name
+        self.work = work
         self._wake = wake
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[str] | None = None
@@ -103,8 +95,10 @@ class JobRunner:
         self._starting = asyncio.create_task(self._on_start())
 
     async def _on_start(self) -> None:
+        if self.work.on_start is None:
+            return
         try:
-            await on_start(self.db, self.settings)
+            await self.work.on_start(self.db, self.settings)
         except Exception:
             log.exception("could not queue the work due at start; it is queued at the next start")
 
@@ -114,7 +108,7 @@ class JobRunner:
 
     async def run(self, claim: jobs.Claim, on_progress: ProgressCallback | None = None) -> str:
         """Run a claimed job to its end; returns the status it was left in."""
-        handler = handlers().get(claim.kind)
+        handler = self.work.handlers.get(claim.kind)
         context = JobContext(self.db, self.settings, claim, self._stopping, on_progress)
         try:
             if handler is None:
@@ -149,7 +143,10 @@ class JobRunner:
             return None
 
     async def poll(self) -> None:
-        """Start the next due job unless one is running."""
+        """Start the next due job unless one is running. A worker given no work claims none, so
+        it cannot fail another worker's jobs for want of their handlers."""
+        if not self.work.handlers:
+            return
         if self._stopping.is_set() or (self._task is not None and not self._task.done()):
             return
         claim = await self.claim()

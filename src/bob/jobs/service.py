@@ -20,9 +20,9 @@ from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bob.db import wakeups
 from bob.db.types import utcnow
 from bob.jobs.models import Job, JobStatus
-from bob.webhooks import outbox
 
 LEASE = timedelta(seconds=120)
 MAX_ATTEMPTS = 5
@@ -79,7 +79,7 @@ async def enqueue(
     )
     session.add(job)
     await session.flush()
-    await outbox.announce(session)
+    await wakeups.announce(session)
     return job
 
 

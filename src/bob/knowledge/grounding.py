@@ -18,8 +18,8 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from bob.engines.base import Passage
 from bob.knowledge import answer_types
+from bob.knowledge.passage import Passage
 from bob.knowledge.search import analyser_language, guess_language
 
 Strictness = Literal["strict", "balanced", "helpful"]

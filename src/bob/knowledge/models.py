@@ -90,7 +90,7 @@ class KnowledgeVector(Base):
     model: Mapped[str] = mapped_column(String(200))
     dim: Mapped[int]
     vector: Mapped[bytes] = mapped_column(LargeBinary)
-    # The passage's units (engines/excerpt.py split_units: sentences, list items, table rows),
+    # The passage's units (knowledge/units.py split_units: sentences, list items, table rows),
     # each embedded, in order, `dim` float16 values each; None for a one-unit passage. They are
     # read only for the few passages a question retrieves, never loaded into the matrix.
     units: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

@@ -19,12 +19,12 @@ from sqlalchemy import ColumnElement, and_, cast, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.engines.base import Passage
 from bob.errors import NotFound, ValidationFailed
 from bob.governance import audit
 from bob.governance.audit import Actor
 from bob.knowledge import grounding, lexical, search, vectors
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
+from bob.knowledge.passage import Passage
 from bob.pagination import Cursor, Page
 from bob.settings import Settings
 

@@ -28,13 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.engines.excerpt import split_units
 from bob.jobs import service as jobs
 from bob.jobs.models import Job, JobStatus
 from bob.jobs.runner import JobContext, JobFailed
 from bob.knowledge import embeddings
 from bob.knowledge.embeddings import EmbeddingError, Vector
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector, KnowledgeVersion
+from bob.knowledge.units import split_units
 from bob.settings import Settings
 
 log = logging.getLogger("bob.knowledge")

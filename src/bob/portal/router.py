@@ -24,7 +24,6 @@ from bob.db.types import utcnow
 from bob.deps import LimiterDep, SessionDep, client_ip, request_id
 from bob.errors import BobError, Forbidden
 from bob.governance import pages as audit
-from bob.governance.audit import Actor
 from bob.knowledge import pages as knowledge_pages
 from bob.knowledge import service as knowledge
 from bob.personas import pages as persona
@@ -117,20 +116,15 @@ async def signup_submit(
         )
     except ValidationError as exc:
         return await again(422, validation_message(exc))
-    ip = client_ip(page.request) or "unknown"
-    per_ip = limiter.parse(settings.signup_limit_per_ip)
+    ip = client_ip(page.request)
     try:
-        await limiter.check(per_ip, "signup", ip, message="too many signups from this address")
-        await limiter.hit(per_ip, "signup", ip)
-        await tenants.create_tenant(
+        await tenants.sign_up(
             session=session,
-            actor=Actor(type="user", label=body.email, ip=ip, request_id=request_id(page.request)),
-            name=body.business_name,
-            business_id=None,
-            plan=body.plan,
-            owner_email=body.email,
-            owner_password=body.password,
-            owner_name="",
+            settings=settings,
+            limiter=limiter,
+            request=body,
+            ip=ip,
+            request_id=request_id(page.request),
         )
         await session.flush()
         result = await auth.login(

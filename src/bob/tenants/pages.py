@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from bob.auth.models import User
 from bob.auth.permissions import TENANT_ROLES, Permission, Role
-from bob.billing import service as billing
+from bob.billing import metering
 from bob.deps import SessionDep
 from bob.errors import BobError
 from bob.pagination import Cursor
@@ -68,7 +68,7 @@ async def _team_page(
         cursor=Cursor.decode(cursor) if cursor else None,
     )
     pending = await tenants.pending_invites(session=session, user_ids=[u.id for u in members.items])
-    used = await billing.usage(session=session, tenant_id=tenant_id)
+    used = await metering.usage(session=session, tenant_id=tenant_id)
     shown = reveal.take(page) if status == 200 else {}
     response = page.render(
         "portal/team.html",

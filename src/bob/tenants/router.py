@@ -11,8 +11,6 @@ from bob.auth.deps import Principal, Require
 from bob.auth.models import User
 from bob.auth.permissions import Permission
 from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
-from bob.errors import Forbidden
-from bob.governance.audit import Actor
 from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.tenants import service as tenants
@@ -157,23 +155,13 @@ async def signup(
     settings: SettingsDep,
     limiter: LimiterDep,
 ) -> TenantCreated:
-    if not settings.allow_signup:
-        raise Forbidden(
-            "self-service signup is turned off on this installation", code="signup_disabled"
-        )
-    ip = client_ip(request) or "unknown"
-    per_ip = limiter.parse(settings.signup_limit_per_ip)
-    await limiter.check(per_ip, "signup", ip, message="too many signups from this address")
-    await limiter.hit(per_ip, "signup", ip)
-    created = await tenants.create_tenant(
+    created = await tenants.sign_up(
         session=session,
-        actor=Actor(type="user", label=body.email, ip=ip, request_id=request_id(request)),
-        name=body.business_name,
-        business_id=body.business_id,
-        plan=body.plan,
-        owner_email=body.email,
-        owner_password=body.password,
-        owner_name=body.name,
+        settings=settings,
+        limiter=limiter,
+        request=body,
+        ip=client_ip(request),
+        request_id=request_id(request),
     )
     return TenantCreated(
         tenant=TenantRead.model_validate(created.tenant), owner=_member(created.owner)

@@ -17,15 +17,17 @@ from bob.auth import service as auth
 from bob.auth.models import Invite, User
 from bob.auth.permissions import Role
 from bob.auth.tokens import hash_opaque_token
-from bob.billing import service as billing
+from bob.billing import pricebook, subscriptions
 from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from bob.governance import audit
 from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page, like_pattern
 from bob.personas import service as personas
+from bob.ratelimit import RateLimiter
 from bob.settings import Settings
 from bob.tenants.models import Plan, Tenant, TenantStatus
+from bob.tenants.schemas import SignupRequest
 from bob.widget import service as widget
 
 BUSINESS_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -74,8 +76,8 @@ async def create_tenant(
     name = name.strip()
     if not name:
         raise ValidationFailed("name: must not be blank")
-    if plan not in billing.PLAN_CODES:
-        raise ValidationFailed(f"plan: must be one of {', '.join(billing.PLAN_CODES)}")
+    if plan not in pricebook.PLAN_CODES:
+        raise ValidationFailed(f"plan: must be one of {', '.join(pricebook.PLAN_CODES)}")
     if owner_password is not None:
         passwords.check_password_rules(owner_password, field="owner_password")
     if business_id is None:
@@ -106,11 +108,42 @@ async def create_tenant(
     )
     await personas.create_default(session=session, tenant_id=tenant.id)
     key = await widget.create_primary_key(session=session, tenant_id=tenant.id)
-    await billing.start_subscription(session=session, tenant=tenant, plan=plan)
+    await subscriptions.start_subscription(session=session, tenant=tenant, plan=plan)
     invite = None
     if owner_password is None:
         invite = await _create_invite(session=session, tenant_id=tenant.id, user=owner)
     return NewTenant(tenant, owner, invite, key.key)
+
+
+async def sign_up(
+    *,
+    session: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    request: SignupRequest,
+    ip: str | None,
+    request_id: str | None,
+) -> NewTenant:
+    """Self-service signup, for the API and the signup page alike: refused where the
+    installation turned it off, limited per address, then the one way a tenant comes to be."""
+    if not settings.allow_signup:
+        raise Forbidden(
+            "self-service signup is turned off on this installation", code="signup_disabled"
+        )
+    address = ip or "unknown"
+    per_ip = limiter.parse(settings.signup_limit_per_ip)
+    await limiter.check(per_ip, "signup", address, message="too many signups from this address")
+    await limiter.hit(per_ip, "signup", address)
+    return await create_tenant(
+        session=session,
+        actor=Actor(type="user", label=request.email, ip=address, request_id=request_id),
+        name=request.business_name,
+        business_id=request.business_id,
+        plan=request.plan,
+        owner_email=request.email,
+        owner_password=request.password,
+        owner_name=request.name,
+    )
 
 
 async def _free_business_id(session: AsyncSession, base: str) -> str:
@@ -177,7 +210,7 @@ async def update_tenant(
         changes["name"] = [tenant.name, name.strip()]
         tenant.name = name.strip()
     if plan is not None:  # the same plan cancels a scheduled downgrade, as for the owner
-        await billing.change_plan(session=session, actor=actor, tenant=tenant, plan=plan)
+        await subscriptions.change_plan(session=session, actor=actor, tenant=tenant, plan=plan)
     if changes:
         await session.flush()
         await audit.record(
@@ -283,7 +316,7 @@ async def add_member(
     password: str | None = None,
 ) -> tuple[User, str | None]:
     _check_may_touch(actor_role, role)
-    await billing.check_seat_available(session=session, tenant_id=tenant_id)
+    await subscriptions.check_seat_available(session=session, tenant_id=tenant_id)
     user = await auth.create_user(
         session=session,
         tenant_id=tenant_id,
@@ -335,7 +368,7 @@ async def update_member(
         user.name = name.strip()
     if is_active is not None and is_active != user.is_active:
         if is_active:
-            await billing.check_seat_available(session=session, tenant_id=tenant_id)
+            await subscriptions.check_seat_available(session=session, tenant_id=tenant_id)
         changes["is_active"] = [user.is_active, is_active]
         user.is_active = is_active
         if not is_active:
@@ -429,5 +462,5 @@ async def ensure_platform_tenant(*, session: AsyncSession, settings: Settings) -
     await audit.start_chain(session=session, tenant_id=tenant.id)
     await personas.create_default(session=session, tenant_id=tenant.id)
     await widget.create_primary_key(session=session, tenant_id=tenant.id)
-    await billing.start_subscription(session=session, tenant=tenant, plan=Plan.ENTERPRISE)
+    await subscriptions.start_subscription(session=session, tenant=tenant, plan=Plan.ENTERPRISE)
     return tenant

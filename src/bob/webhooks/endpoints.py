@@ -10,7 +10,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.billing import service as billing
+from bob.billing import subscriptions
+from bob.db import wakeups
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound
 from bob.governance import audit
@@ -80,7 +81,7 @@ async def create_endpoint(
     filter_ = catalogue.check_filter(event_types)
     # Under the subscription lock (held until commit): two creations cannot both take the
     # plan's last integration.
-    await billing.check_integration_available(session=session, tenant_id=tenant_id)
+    await subscriptions.check_integration_available(session=session, tenant_id=tenant_id)
     secret = signing.new_secret()
     now = utcnow()
     endpoint = WebhookEndpoint(
@@ -136,7 +137,7 @@ async def update_endpoint(
         if enabled:
             # A fresh start: the five-day clock and the reason it was switched off are cleared.
             endpoint.failing_since = endpoint.disabled_at = endpoint.disabled_reason = None
-            await outbox.announce(session)  # deliveries waiting for it are due again
+            await wakeups.announce(session)  # deliveries waiting for it are due again
         else:
             endpoint.disabled_at = utcnow()
     if changed:
@@ -346,7 +347,7 @@ async def redeliver(
     delivery.claim_token = None
     delivery.updated_at = now
     await session.flush()
-    await outbox.announce(session)
+    await wakeups.announce(session)
     await audit.record(
         session,
         endpoint.tenant_id,

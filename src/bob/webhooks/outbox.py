@@ -4,22 +4,16 @@ together with one delivery row per endpoint that wants them."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event as orm_event
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
+from bob.db import wakeups
 from bob.db.types import utcnow
 from bob.tenants.models import Tenant
 from bob.webhooks import catalogue
 from bob.webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
-
-NOTIFY_CHANNEL = "bob_webhooks"
-_PENDING = "bob.webhooks.pending"
-_wake_callbacks: list[Callable[[], None]] = []
 
 
 async def emit(
@@ -67,31 +61,8 @@ async def emit(
         )
     await session.flush()
     if targets:
-        await announce(session)
+        await wakeups.announce(session)
     return event
-
-
-async def announce(session: AsyncSession) -> None:
-    """Wake workers when this transaction commits: in this process through the session's
-    commit hook, in others through PostgreSQL NOTIFY (which is itself only sent on commit)."""
-    session.info[_PENDING] = True
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": NOTIFY_CHANNEL})
-
-
-def on_commit_with_deliveries(callback: Callable[[], None]) -> Callable[[], None]:
-    """Call `callback` after every commit in this process that queued deliveries; returns a
-    function that stops the calls."""
-    _wake_callbacks.append(callback)
-    return lambda: _wake_callbacks.remove(callback)
-
-
-@orm_event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    # A flag left behind by a rollback only causes a harmless extra look at the queue.
-    if session.info.pop(_PENDING, False):
-        for callback in list(_wake_callbacks):
-            callback()
 
 
 async def count_endpoints(session: AsyncSession, tenant_id: uuid.UUID) -> int:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 
 from bob.auth.permissions import Permission
-from bob.billing import service as billing
+from bob.billing import metering
 from bob.deps import SessionDep
 from bob.errors import BobError
 from bob.pagination import Cursor
@@ -106,7 +106,7 @@ async def _list_page(
 ) -> Response:
     tenant_id = page.principal_required.tenant_id
     found = await webhooks.list_endpoints(session=session, tenant_id=tenant_id)
-    used = await billing.usage(session=session, tenant_id=tenant_id)
+    used = await metering.usage(session=session, tenant_id=tenant_id)
     return page.render(
         "portal/webhooks.html",
         status=status,

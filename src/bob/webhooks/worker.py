@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob import __version__
 from bob.auth.tokens import SecretUnreadable
+from bob.db import wakeups
 from bob.db.session import Database
 from bob.db.types import utcnow
 from bob.governance import audit
@@ -93,7 +94,16 @@ def lease_for(settings: Settings) -> timedelta:
 
 
 class Worker:
-    def __init__(self, *, db: Database, settings: Settings, name: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: Settings,
+        name: str | None = None,
+        work: job_runner.Work | None = None,
+    ) -> None:
+        """`work`: the background jobs this worker runs besides deliveries (the app passes
+        knowledge/jobs.py's); without it, it delivers webhooks only."""
         self.db = db
         self.settings = settings
         self.name = name or f"{socket.gethostname()}:{os.getpid()}"
@@ -105,7 +115,9 @@ class Worker:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pool: httpcore.AsyncConnectionPool | None = None
         # Background jobs (indexing, imports) share this worker's wake-ups and lifetime.
-        self.jobs = job_runner.JobRunner(db=db, settings=settings, name=self.name, wake=self.wake)
+        self.jobs = job_runner.JobRunner(
+            db=db, settings=settings, name=self.name, work=work or job_runner.Work(), wake=self.wake
+        )
 
     # ---- running ------------------------------------------------------------------------
 
@@ -117,7 +129,7 @@ class Worker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; deliveries in flight then finish before returning."""
         self._loop = asyncio.get_running_loop()
-        stop_listening = outbox.on_commit_with_deliveries(self.wake)
+        stop_listening = wakeups.on_commit_with_work(self.wake)
         listener = await self._listen()
         next_listen = time.monotonic() + RELISTEN_EVERY_S
         in_flight: set[asyncio.Task[None]] = set()
@@ -460,14 +472,14 @@ class _Listener:
         self._wake()
 
     async def start(self) -> None:
-        await self._driver.add_listener(outbox.NOTIFY_CHANNEL, self._notified)
+        await self._driver.add_listener(wakeups.NOTIFY_CHANNEL, self._notified)
 
     def alive(self) -> bool:
         return not self._driver.is_closed()
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):
-            await self._driver.remove_listener(outbox.NOTIFY_CHANNEL, self._notified)
+            await self._driver.remove_listener(wakeups.NOTIFY_CHANNEL, self._notified)
         with contextlib.suppress(Exception):
             await self._connection.close()
 

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from bob.deps import get_database, set_error_headers
+from bob.deps import Caller, get_database, lets_in, set_error_headers
 from bob.errors import Forbidden
 from bob.widget import service as widget
 from bob.widget.origins import request_origin
@@ -41,6 +41,7 @@ class WidgetCall:
         return cors_headers(self.origin)
 
 
+@lets_in(Caller("widget_key"))
 async def widget_caller(request: Request) -> WidgetCall:
     """The key and the origin it is used from; 401/403 carry no CORS allow header."""
     set_error_headers(request, {"Vary": "Origin"})

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bob.admin import tenants as admin_tenants
 from bob.auth.models import User
-from bob.billing import service as billing
+from bob.billing import metering, pricebook, subscriptions
 from bob.billing.models import CreditEntry, PricebookVersion
 from bob.db.session import Database
 from bob.governance import audit
@@ -166,7 +166,9 @@ async def test_create_a_tenant_with_its_owner(admin: Pages, db: Database) -> Non
             "owner",
             "Ana",
         )
-        subscription = await billing.current_subscription(session=session, tenant_id=tenant.id)
+        subscription = await subscriptions.current_subscription(
+            session=session, tenant_id=tenant.id
+        )
         assert subscription.plan == "pro"
     assert location == f"/mission-control/tenants/{tenant.id}"
     # The owner can use the Customer Portal with that password.
@@ -277,7 +279,9 @@ async def test_change_plan_up_now_and_down_at_renewal(
     assert "is on the pro plan." in page.text
     assert "upgrade from starter to pro" in page.text  # the extra credits in the ledger
     async with db.transaction() as session:
-        subscription = await billing.current_subscription(session=session, tenant_id=shop.tenant.id)
+        subscription = await subscriptions.current_subscription(
+            session=session, tenant_id=shop.tenant.id
+        )
         assert (subscription.plan, subscription.pending_plan) == ("pro", None)
 
     response = await admin.post(f"{path}/plan", {"plan": "starter"})
@@ -285,7 +289,9 @@ async def test_change_plan_up_now_and_down_at_renewal(
     page = await admin.get(path)
     assert "moves to the starter plan at its renewal" in page.text
     async with db.transaction() as session:
-        subscription = await billing.current_subscription(session=session, tenant_id=shop.tenant.id)
+        subscription = await subscriptions.current_subscription(
+            session=session, tenant_id=shop.tenant.id
+        )
         assert (subscription.plan, subscription.pending_plan) == ("pro", "starter")
 
     response = await admin.post(f"{path}/plan", {"plan": "platinum"})
@@ -300,7 +306,7 @@ async def test_adjust_credits_with_a_reason(admin: Pages, db: Database, settings
 
     async def balance() -> int:
         async with db.transaction() as session:
-            return (await billing.usage(session=session, tenant_id=tenant_id)).remaining
+            return (await metering.usage(session=session, tenant_id=tenant_id)).remaining
 
     start = await balance()
     page = await admin.get(path)
@@ -574,8 +580,8 @@ async def test_forms_without_the_csrf_token_are_refused_and_change_nothing(
     shop = await make_tenant(db, settings, plan="starter")
     path = f"/mission-control/tenants/{shop.tenant.id}"
     async with db.transaction() as session:
-        credits_before = (await billing.usage(session=session, tenant_id=shop.tenant.id)).remaining
-        versions_before = len(await billing.list_versions(session=session))
+        credits_before = (await metering.usage(session=session, tenant_id=shop.tenant.id)).remaining
+        versions_before = len(await pricebook.list_versions(session=session))
     await admin.get("/mission-control/pricebook")
     draft_path = (await admin.post("/mission-control/pricebook/drafts")).headers["location"]
     attempts = [
@@ -597,9 +603,9 @@ async def test_forms_without_the_csrf_token_are_refused_and_change_nothing(
     assert (tenant.status, tenant.plan) == ("active", "starter")
     async with db.transaction() as session:
         assert (
-            await billing.usage(session=session, tenant_id=shop.tenant.id)
+            await metering.usage(session=session, tenant_id=shop.tenant.id)
         ).remaining == credits_before
-        versions = await billing.list_versions(session=session)
+        versions = await pricebook.list_versions(session=session)
         assert len(versions) == versions_before + 1  # only the draft made with the token
         assert versions[0].status == "draft"
         assert await session.scalar(select(Tenant.id).where(Tenant.name == "Sneaky")) is None

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from bob.auth.permissions import Role
-from bob.billing import service as billing
+from bob.billing import subscriptions
 from bob.billing.models import CreditEntry
 from bob.chat.models import Conversation, ConversationStatus, Message
 from bob.db.session import Database
@@ -64,7 +64,9 @@ async def _conversation(
 
 async def _spend(db: Database, tenant: Tenant, credits: int) -> None:
     async with db.transaction() as session:
-        subscription = await billing.current_subscription(session=session, tenant_id=tenant.id)
+        subscription = await subscriptions.current_subscription(
+            session=session, tenant_id=tenant.id
+        )
         session.add(
             CreditEntry(
                 tenant_id=tenant.id,

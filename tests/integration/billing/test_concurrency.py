@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bob.anonymous import service as anonymous
-from bob.billing import service as billing
+from bob.billing import subscriptions
 from bob.billing.models import CreditEntry
 from bob.db import migrate
 from bob.db.session import Database
@@ -63,7 +63,7 @@ async def metered(fresh_database: FreshDatabase) -> AsyncIterator[Metered]:
             title="Opening hours",
             content="We are open every day from 8:00 to 20:00.",
         )
-        await billing.adjust_credits(
+        await subscriptions.adjust_credits(
             session=session,
             actor=audit.CLI,
             tenant_id=created.tenant.id,
@@ -86,8 +86,10 @@ async def metered(fresh_database: FreshDatabase) -> AsyncIterator[Metered]:
 
 async def _ledger(db: Database, tenant_id: uuid.UUID) -> tuple[int, int, int]:
     async with db.transaction() as session:
-        subscription = await billing.current_subscription(session=session, tenant_id=tenant_id)
-        balance = await billing.balance(
+        subscription = await subscriptions.current_subscription(
+            session=session, tenant_id=tenant_id
+        )
+        balance = await subscriptions.balance(
             session=session, tenant_id=tenant_id, period_start=subscription.period_start
         )
         usage = await session.scalar(
@@ -130,7 +132,7 @@ async def test_concurrent_replies_charge_exactly_the_balance(metered: Metered) -
 
 async def test_overage_keeps_answering_and_bills_the_excess(metered: Metered) -> None:
     async with metered.db.transaction() as session:
-        await billing.set_at_zero(
+        await subscriptions.set_at_zero(
             session=session,
             actor=audit.CLI,
             tenant_id=metered.tenant_id,

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from bob.billing import service as billing
+from bob.billing import subscriptions
 from bob.billing.models import CreditEntry, Subscription
 from bob.db.session import Database
 from bob.db.types import utcnow
@@ -72,7 +72,7 @@ async def move_period_into_the_past(db: Database, tenant_id: uuid.UUID) -> datet
     The period's ledger entries move with it, so the next read renews exactly one period.
     Returns the new anchor (the old period's start).
     """
-    started = billing.add_months(utcnow(), -1) - timedelta(days=1)
+    started = subscriptions.add_months(utcnow(), -1) - timedelta(days=1)
     async with db.transaction() as session:
         subscription = await session.get(Subscription, tenant_id)
         assert subscription is not None
@@ -89,7 +89,7 @@ async def move_period_into_the_past(db: Database, tenant_id: uuid.UUID) -> datet
                 started_at=started,
                 period_index=0,
                 period_start=started,
-                period_end=billing.add_months(started, 1),
+                period_end=subscriptions.add_months(started, 1),
             )
         )
     return started
@@ -135,7 +135,7 @@ async def test_a_new_tenant_starts_on_the_published_version_with_its_credits(
     assert body["at_zero"] == "handoff"
     start, end = at(body["period_start"]), at(body["period_end"])
     assert before <= start <= utcnow()
-    assert end == billing.add_months(start, 1)
+    assert end == subscriptions.add_months(start, 1)
     (grant,) = await ledger(client, owner)
     assert (grant["kind"], grant["delta"], grant["reason"]) == (
         "grant",
@@ -186,12 +186,12 @@ async def test_renewal_opens_the_next_period_on_the_published_version(
     assert (await get_billing(client, owner))["pricebook_version"] == 1
 
     anchor = await move_period_into_the_past(db, made.tenant.id)
-    old_end = billing.add_months(anchor, 1)
+    old_end = subscriptions.add_months(anchor, 1)
     body = await get_billing(client, owner)
 
     start, end = at(body["period_start"]), at(body["period_end"])
     assert start == old_end
-    assert end == billing.add_months(anchor, 2)
+    assert end == subscriptions.add_months(anchor, 2)
     last_day = calendar.monthrange(end.year, end.month)[1]
     assert end.day == min(anchor.day, last_day)
     assert (end.hour, end.minute, end.second) == (anchor.hour, anchor.minute, anchor.second)
@@ -245,7 +245,7 @@ async def test_missed_periods_are_skipped_keeping_the_anchor_day(
                 started_at=anchor,
                 period_index=0,
                 period_start=anchor,
-                period_end=billing.add_months(anchor, 1),
+                period_end=subscriptions.add_months(anchor, 1),
             )
         )
     body = await get_billing(client, owner)
@@ -257,8 +257,8 @@ async def test_missed_periods_are_skipped_keeping_the_anchor_day(
         )
     assert index is not None
     assert index >= 11
-    assert start == billing.add_months(anchor, index)
-    assert end == billing.add_months(anchor, index + 1)
+    assert start == subscriptions.add_months(anchor, index)
+    assert end == subscriptions.add_months(anchor, index + 1)
     # Anchored on the 31st: the 31st, or the last day of a shorter month, never drifting.
     for moment in (start, end):
         assert moment.day == calendar.monthrange(moment.year, moment.month)[1]

@@ -230,10 +230,21 @@ async def test_reference_marks_who_may_call(client: httpx.AsyncClient) -> None:
     assert "team.manage" in text_of(team)
     widget = text_of(operation_section(page, "POST /api/widget/chat"))
     assert "X-Widget-Key" in widget
-    # The doors that check callers in their handlers are named by path: each must still exist.
+    # Who may call is published in the schema too, and the reference reads it from there.
     document = (await client.get("/api/openapi.json")).json()
-    for path in reference.HANDLER_CHECKED:
-        assert path in document["paths"], path
+    access = {
+        f"{method.upper()} {path}": operation["x-bob-access"]
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+    assert access["POST /api/chat"] == {"kind": "same_origin"}
+    assert access["GET /api/chat/transcript"] == {"kind": "same_origin"}
+    for door in ("POST /api/widget/chat", "GET /api/widget/history", "GET /api/widget/config"):
+        assert access[door] == {"kind": "widget_key"}, door
+    assert access["GET /api/widget/challenge"] == {"kind": "widget_key"}
+    assert access["POST /api/customers/team"] == {"kind": "permission", "permission": "team.manage"}
+    assert access["GET /api/auth/me"] == {"kind": "login"}
+    assert access["GET /api/pricebook"] == {"kind": "public"}
 
 
 @pytest.mark.parametrize(("op", "model"), CHAT_DOORS.items())

@@ -21,6 +21,7 @@ from bob.jobs import service as jobs
 from bob.jobs.models import Job
 from bob.jobs.runner import JobRunner
 from bob.knowledge import embeddings, vectors
+from bob.knowledge import jobs as knowledge_jobs
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk, KnowledgeVector
 from bob.main import create_app
@@ -175,7 +176,7 @@ async def test_a_large_import_is_indexed_by_a_job_with_progress(
     rows += vectors.INLINE_MAX_CHUNKS + 1
 
     seen: list[tuple[int, int]] = []
-    runner = JobRunner(db=db, settings=settings, name="test-worker")
+    runner = JobRunner(db=db, settings=settings, name="test-worker", work=knowledge_jobs.WORK)
     claim = await runner.claim()
     assert claim is not None
     assert claim.job_id == job.id
@@ -278,7 +279,12 @@ async def test_openai_embeddings_go_through_a_job_and_find_the_passage(
         assert fake_openai.requests == []
         assert (await indexing(business))["state"] == "queued"
 
-        assert await JobRunner(db=db, settings=settings, name="test-worker").drain() == 1
+        assert (
+            await JobRunner(
+                db=db, settings=settings, name="test-worker", work=knowledge_jobs.WORK
+            ).drain()
+            == 1
+        )
         [request] = fake_openai.requests
         assert request.path == "/v1/embeddings"
         assert request.body["model"] == "fake-embed"
@@ -296,7 +302,12 @@ async def test_openai_embeddings_go_through_a_job_and_find_the_passage(
         fake_openai.scenario, fake_openai.status = "status", 503
         assert await nearest(db, settings, made.tenant.id, "are dogs welcome") == []
         await business.add("Hours", "Open every day from nine to five.")
-        assert await JobRunner(db=db, settings=settings, name="test-worker").drain() == 1
+        assert (
+            await JobRunner(
+                db=db, settings=settings, name="test-worker", work=knowledge_jobs.WORK
+            ).drain()
+            == 1
+        )
         [job] = [j for j in await jobs_of(db, made.tenant.id) if j.status != "done"]
         assert (job.status, job.attempts) == ("queued", 1)
         assert job.error == "the embeddings API answered HTTP 503"
@@ -327,7 +338,10 @@ async def test_vectors_of_another_model_are_ignored_and_replaced(
     assert (state.state, state.indexed, state.passages) == ("pending", 0, 1)
 
     assert await vectors.enqueue_missing(db=db, settings=moved) >= 1
-    assert await JobRunner(db=db, settings=moved, name="test-worker").drain() >= 1
+    assert (
+        await JobRunner(db=db, settings=moved, name="test-worker", work=knowledge_jobs.WORK).drain()
+        >= 1
+    )
     assert await vector_models(db, tenant_id) == {chunk: ("openai:fake-embed", 64)}
     assert await nearest(db, moved, tenant_id, "car park opens") == [chunk]
     assert await nearest(db, settings, tenant_id, "Where can I park?") == []
@@ -419,7 +433,7 @@ async def test_the_knowledge_page_shows_indexing_progress(
         assert "意味検索のために 12 件の文章のインデックス作成を待っています。" in page.text
         assert 'data-source="/portal/knowledge/indexing"' in page.text
 
-        runner = JobRunner(db=db, settings=settings, name="test-worker")
+        runner = JobRunner(db=db, settings=settings, name="test-worker", work=knowledge_jobs.WORK)
         claim = await runner.claim()
         assert claim is not None
         async with db.transaction() as session:
@@ -460,7 +474,9 @@ async def test_knowledge_from_before_is_indexed_when_the_worker_starts(
 
         settings = make_settings(fresh_database.url, tmp_path, webhook_poll_interval_s=0.2)
         stop = asyncio.Event()
-        worker = asyncio.create_task(Worker(db=db, settings=settings).run(stop))
+        worker = asyncio.create_task(
+            Worker(db=db, settings=settings, work=knowledge_jobs.WORK).run(stop)
+        )
         try:
             for _ in range(300):
                 found = await jobs_of(db, made.tenant.id)

@@ -16,6 +16,7 @@ from bob.db import migrate
 from bob.db.session import Database
 from bob.governance import audit
 from bob.jobs.runner import JobRunner
+from bob.knowledge import jobs as knowledge_jobs
 from bob.knowledge import lexical
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk
@@ -305,7 +306,12 @@ async def test_passages_from_before_are_tokenised_again_by_the_worker(
         assert (analyzer, language) == (0, "en")
 
         assert await lexical.enqueue_stale(db=db) == 1
-        assert await JobRunner(db=db, settings=settings, name="test-worker").drain() == 1
+        assert (
+            await JobRunner(
+                db=db, settings=settings, name="test-worker", work=knowledge_jobs.WORK
+            ).drain()
+            == 1
+        )
         async with db.transaction() as session:
             [(analyzer, language, tokens)] = (
                 await session.execute(
@@ -335,7 +341,12 @@ async def test_passages_from_before_are_tokenised_again_by_the_worker(
                 item_id=item.id,
                 content="O check-in começa às 14h.",
             )
-        assert await JobRunner(db=db, settings=settings, name="test-worker").drain() == 1
+        assert (
+            await JobRunner(
+                db=db, settings=settings, name="test-worker", work=knowledge_jobs.WORK
+            ).drain()
+            == 1
+        )
         async with db.transaction() as session:
             assert await session.scalar(select(KnowledgeChunk.analyzer)) == ANALYZER_VERSION
     finally:

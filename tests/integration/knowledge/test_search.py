@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from bob.db.session import Database
-from bob.engines.base import Passage
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk
+from bob.knowledge.passage import Passage
 from bob.knowledge.search import query_terms
 from bob.settings import Settings
 from tests.factories import bearer, make_tenant

@@ -11,7 +11,7 @@ import pytest
 
 from bob.anonymous import service as anonymous
 from bob.auth.permissions import Role
-from bob.billing import service as billing
+from bob.billing import subscriptions
 from bob.db.session import Database
 from bob.governance import audit
 from bob.settings import Settings
@@ -31,8 +31,8 @@ async def door_limits(db: Database, tenant: Tenant) -> anonymous.DoorLimits:
 
 async def set_balance(db: Database, settings: Settings, tenant: Tenant, target: int) -> None:
     async with db.transaction() as session:
-        state = await billing.low_credits(session=session, tenant_id=tenant.id)
-        await billing.adjust_credits(
+        state = await subscriptions.low_credits(session=session, tenant_id=tenant.id)
+        await subscriptions.adjust_credits(
             session=session,
             actor=audit.CLI,
             tenant_id=tenant.id,

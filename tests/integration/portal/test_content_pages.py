@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bob.auth.permissions import Role
-from bob.billing import service as billing
+from bob.billing import metering, subscriptions
 from bob.billing.models import CreditEntry
 from bob.chat.models import Conversation
 from bob.db.session import Database
@@ -88,7 +88,7 @@ async def keys(db: Database, tenant_id: uuid.UUID) -> list[WidgetKey]:
 
 async def credits_used(db: Database, tenant_id: uuid.UUID) -> int:
     async with db.transaction() as session:
-        return (await billing.usage(session=session, tenant_id=tenant_id)).used
+        return (await metering.usage(session=session, tenant_id=tenant_id)).used
 
 
 def reply_of(response: httpx.Response) -> str:
@@ -332,8 +332,8 @@ async def test_preview_out_of_credits_does_not_run_the_engine_or_charge(
 ) -> None:
     await add_item(db, settings, shop.tenant_id, FACT_TITLE, FACT)
     async with db.transaction() as session:
-        left = (await billing.usage(session=session, tenant_id=shop.tenant_id)).remaining
-        await billing.adjust_credits(
+        left = (await metering.usage(session=session, tenant_id=shop.tenant_id)).remaining
+        await subscriptions.adjust_credits(
             session=session,
             actor=audit.CLI,
             tenant_id=shop.tenant_id,
@@ -350,7 +350,7 @@ async def test_preview_out_of_credits_does_not_run_the_engine_or_charge(
     assert FACT_TITLE in response.text  # the passages are still shown
     assert "This preview used no AI credits." in response.text
     async with db.transaction() as session:
-        assert (await billing.usage(session=session, tenant_id=shop.tenant_id)).remaining == 0
+        assert (await metering.usage(session=session, tenant_id=shop.tenant_id)).remaining == 0
 
 
 # ---- persona ------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from bob.auth.permissions import Role
-from bob.billing import service as billing
+from bob.billing import subscriptions
 from bob.db.session import Database
 from bob.db.types import utcnow
 from bob.governance import audit
@@ -75,7 +75,7 @@ async def _members(db: Database, tenant: Tenant) -> dict[str, str]:
 
 async def _subscription_plan(db: Database, tenant: Tenant) -> tuple[str, str | None, str]:
     async with db.transaction() as session:
-        sub = await billing.current_subscription(session=session, tenant_id=tenant.id)
+        sub = await subscriptions.current_subscription(session=session, tenant_id=tenant.id)
         return sub.plan, sub.pending_plan, sub.at_zero
 
 

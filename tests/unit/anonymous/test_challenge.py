@@ -14,7 +14,7 @@ from limits.aio.storage import MemoryStorage
 
 from bob.anonymous import challenge
 from bob.anonymous import service as anonymous
-from bob.billing import service as billing
+from bob.billing import pricebook
 from bob.errors import Forbidden
 from bob.settings import Settings
 
@@ -105,7 +105,7 @@ async def test_no_solution_is_required_not_invalid(settings: Settings, payload: 
 
 
 def test_every_plan_has_default_ceilings() -> None:
-    assert set(anonymous.PLAN_DEFAULTS) == set(billing.PLAN_CODES)
-    ordered = [anonymous.PLAN_DEFAULTS[code] for code in billing.PLAN_CODES]
+    assert set(anonymous.PLAN_DEFAULTS) == set(pricebook.PLAN_CODES)
+    ordered = [anonymous.PLAN_DEFAULTS[code] for code in pricebook.PLAN_CODES]
     assert ordered == sorted(ordered, key=lambda c: (c.per_minute, c.per_day))
     assert anonymous.plan_defaults("legacy-plan") == anonymous.PLAN_DEFAULTS["starter"]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bob.billing import service as billing
+from bob.billing import metering, pricebook, subscriptions
 from bob.engines.base import EngineResult
 from bob.errors import ValidationFailed
 from bob.settings import Settings
@@ -41,12 +41,12 @@ def at(year: int, month: int, day: int, hour: int = 9, minute: int = 30) -> date
     ],
 )
 def test_add_months(anchor: datetime, months: int, expected: datetime) -> None:
-    assert billing.add_months(anchor, months) == expected
+    assert subscriptions.add_months(anchor, months) == expected
 
 
 def test_periods_follow_the_anchor_not_the_previous_end() -> None:
     anchor = at(2027, 1, 31, 23, 59)
-    ends = [billing.add_months(anchor, n) for n in range(1, 7)]
+    ends = [subscriptions.add_months(anchor, n) for n in range(1, 7)]
     assert [(e.month, e.day) for e in ends] == [
         (2, 28),
         (3, 31),
@@ -56,15 +56,15 @@ def test_periods_follow_the_anchor_not_the_previous_end() -> None:
         (7, 31),
     ]
     # Chaining month by month would drift to the 28th; the anchor keeps the 31st.
-    chained = billing.add_months(billing.add_months(anchor, 1), 1)
+    chained = subscriptions.add_months(subscriptions.add_months(anchor, 1), 1)
     assert chained.day == 28
-    assert billing.add_months(anchor, 2).day == 31
+    assert subscriptions.add_months(anchor, 2).day == 31
 
 
 def test_add_months_keeps_time_of_day_and_timezone() -> None:
     plus_two = timezone(timedelta(hours=2))
     anchor = datetime(2026, 8, 31, 23, 45, 12, 345678, tzinfo=plus_two)
-    moved = billing.add_months(anchor, 1)
+    moved = subscriptions.add_months(anchor, 1)
     assert moved == datetime(2026, 9, 30, 23, 45, 12, 345678, tzinfo=plus_two)
     assert moved.tzinfo is plus_two
 
@@ -116,7 +116,7 @@ def test_openai_reply_cost(
     completion: int | None,
     cost: int,
 ) -> None:
-    assert billing.reply_cost(settings, openai_result(model, prompt, completion)) == cost
+    assert metering.reply_cost(settings, openai_result(model, prompt, completion)) == cost
 
 
 def test_an_extractive_reply_costs_one_whatever_it_says(settings: Settings) -> None:
@@ -124,13 +124,13 @@ def test_an_extractive_reply_costs_one_whatever_it_says(settings: Settings) -> N
         result = EngineResult(
             text="An answer", sources=[], engine="extractive", prompt_tokens=tokens
         )
-        assert billing.reply_cost(settings, result) == 1
+        assert metering.reply_cost(settings, result) == 1
 
 
 def test_no_multipliers_means_one_credit_per_thousand_tokens(tmp_path: Path) -> None:
     plain = Settings(_env_file=None, data_dir=tmp_path)
     assert plain.model_credit_multipliers == {}
-    assert billing.reply_cost(plain, openai_result("gpt-4o", 4000, 1)) == 5
+    assert metering.reply_cost(plain, openai_result("gpt-4o", 4000, 1)) == 5
 
 
 def test_multipliers_are_read_from_the_environment(
@@ -139,7 +139,7 @@ def test_multipliers_are_read_from_the_environment(
     monkeypatch.setenv("BOB_MODEL_CREDIT_MULTIPLIERS", " gpt-4o = 3 , llama3.1:8b=2,")
     settings = Settings(_env_file=None, data_dir=tmp_path)
     assert settings.model_credit_multipliers == {"gpt-4o": 3, "llama3.1:8b": 2}
-    assert billing.reply_cost(settings, openai_result("llama3.1:8b", 1001, 0)) == 4
+    assert metering.reply_cost(settings, openai_result("llama3.1:8b", 1001, 0)) == 4
 
 
 @pytest.mark.parametrize("value", ["gpt-4o=0", "gpt-4o", "=3", "gpt-4o=x", "gpt-4o=-1"])
@@ -188,11 +188,11 @@ def test_check_plans_orders_trims_and_drops_unknown_fields() -> None:
     given = copy.deepcopy(PLANS[::-1])
     given[0]["name"] = "  Enterprise "
     given[1]["colour"] = "gold"
-    assert billing.check_plans(given) == PLANS
+    assert pricebook.check_plans(given) == PLANS
     # Free plans and zero integrations are allowed; only seats must be at least 1.
     free = copy.deepcopy(PLANS)
     free[0].update(monthly_price_cents=0, included_credits=0, integrations=0, seats=1)
-    assert billing.check_plans(free)[0]["monthly_price_cents"] == 0
+    assert pricebook.check_plans(free)[0]["monthly_price_cents"] == 0
 
 
 @pytest.mark.parametrize(
@@ -214,19 +214,19 @@ def test_check_plans_names_the_field(change: dict[str, Any], field: str) -> None
     plans = copy.deepcopy(PLANS)
     plans[1].update(change)
     with pytest.raises(ValidationFailed) as raised:
-        billing.check_plans(plans)
+        pricebook.check_plans(plans)
     assert raised.value.message.startswith(field + ":")
 
 
 def test_check_plans_wants_each_plan_once() -> None:
     with pytest.raises(ValidationFailed, match="got starter, pro, pro"):
-        billing.check_plans([PLANS[0], PLANS[1], PLANS[1]])
+        pricebook.check_plans([PLANS[0], PLANS[1], PLANS[1]])
     with pytest.raises(ValidationFailed, match=r"got starter, pro\)$"):
-        billing.check_plans(PLANS[:2])
+        pricebook.check_plans(PLANS[:2])
     with pytest.raises(ValidationFailed, match="plans: a non-empty list"):
-        billing.check_plans([])
+        pricebook.check_plans([])
     with pytest.raises(ValidationFailed, match=r"plans\[0\]: must be an object"):
-        billing.check_plans(["starter"])  # type: ignore[list-item]
+        pricebook.check_plans(["starter"])  # type: ignore[list-item]
 
 
 @pytest.mark.parametrize(
@@ -241,7 +241,7 @@ def test_check_plans_wants_each_plan_once() -> None:
     ],
 )
 def test_dated_model_names_find_their_multiplier(reported: str | None, multiplier: int) -> None:
-    from bob.billing.service import model_multiplier
+    from bob.billing.metering import model_multiplier
     from bob.settings import Settings
 
     settings = Settings.model_validate(

@@ -9,10 +9,12 @@ from typing import Annotated, Any
 from fastapi import FastAPI
 from pydantic import BaseModel
 
+from bob import openapi
 from bob.auth.deps import CurrentPrincipal, OptionalPrincipal, Principal, Require
 from bob.auth.permissions import Permission
 from bob.docsite import reference
 from bob.docsite.reference import Access, Resolver, example_of, from_openapi, schema_node
+from bob.widget.door import WidgetCaller
 
 COMPONENTS: dict[str, Any] = {
     "components": {
@@ -241,7 +243,7 @@ def test_operation_security_in_the_schema_wins() -> None:
     assert op.access.needs_login
 
 
-def test_who_may_call_comes_from_the_routes_dependencies() -> None:
+def test_who_may_call_comes_from_the_routes_dependencies_through_the_schema() -> None:
     app = FastAPI()
 
     @app.get("/open")
@@ -257,8 +259,9 @@ def test_who_may_call_comes_from_the_routes_dependencies() -> None:
     async def team(principal: Annotated[Principal, Require(Permission.TEAM_MANAGE)]) -> None: ...
 
     @app.post("/api/widget/chat")
-    async def widget() -> None: ...
+    async def widget(caller: WidgetCaller) -> None: ...
 
+    openapi.install(app)
     access = {f"{o.method} {o.path}": o.access for o in reference.build(app).operations}
 
     assert access["GET /open"] == Access("public")

@@ -1,232 +1,40 @@
-"""Plans and credits: the versioned pricebook, subscriptions, the credit ledger, seats.
+"""Subscriptions and their monthly periods, plan changes, the low-credits alert, seats and
+integrations against the plan's terms.
 
 Money and credits are integers. A period's balance is the sum of its ledger entries (overage
-entries are billed separately and never count against it). Charging a reply happens in the
-transaction that stores the reply, under a lock on the subscription row (PostgreSQL) or the
-single SQLite writer, so two visitors writing at once can never take a balance below zero.
+entries are billed separately and never count against it).
 """
 
 from __future__ import annotations
 
 import calendar
-import math
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.auth.models import User
-from bob.billing.models import CreditEntry, PricebookVersion, Subscription
+from bob.billing.models import CreditEntry, Subscription
+from bob.billing.pricebook import PLAN_CODES, PlanTerms, get_version, published_version, terms_of
 from bob.db.types import utcnow
-from bob.engines.base import EngineResult
 from bob.errors import Conflict, NotFound, ValidationFailed
 from bob.governance import audit
 from bob.governance.audit import Actor
-from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import outbox
 
-PLAN_CODES = ("starter", "pro", "enterprise")
 AT_ZERO = ("handoff", "message_only", "overage")
 THRESHOLD_PERCENT = 80  # credits.threshold_reached once this share of the credits is used
 LOW_CREDITS_PERCENT = 10  # credits.low, unless the tenant set its own threshold
 MAX_LOW_CREDITS_THRESHOLD = 10_000_000
-_CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 # What counts as an integration (webhook endpoints; later, channel connectors). Each domain
 # supplies its own count, and the plan's limit applies to their sum.
 IntegrationCounter = Callable[[AsyncSession, uuid.UUID], Awaitable[int]]
 INTEGRATION_COUNTERS: list[IntegrationCounter] = [outbox.count_endpoints]
-
-
-@dataclass(frozen=True)
-class PlanTerms:
-    code: str
-    name: str
-    monthly_price_cents: int
-    included_credits: int
-    seats: int | None  # None: unlimited
-    integrations: int
-    support: str
-
-
-def terms_of(version: PricebookVersion) -> dict[str, PlanTerms]:
-    return {p["code"]: PlanTerms(**p) for p in version.plans}
-
-
-# ---- the pricebook -------------------------------------------------------------------------
-
-
-MAX_VERSION = 2**31 - 1  # pricebook_versions.version is an INTEGER
-
-
-def check_plans(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A version lists exactly the plans Bob sells, each with whole, non-negative numbers."""
-    if not isinstance(plans, list) or not plans:
-        raise ValidationFailed("plans: a non-empty list is required")
-    cleaned: list[dict[str, Any]] = []
-    for index, plan in enumerate(plans):
-        where = f"plans[{index}]"
-        if not isinstance(plan, dict):
-            raise ValidationFailed(f"{where}: must be an object")
-        code = plan.get("code")
-        if not isinstance(code, str) or not _CODE.match(code):
-            raise ValidationFailed(f"{where}.code: a lowercase plan code is required")
-        name = plan.get("name")
-        if not isinstance(name, str) or not name.strip() or len(name) > 60:
-            raise ValidationFailed(f"{where}.name: 1 to 60 characters")
-        numbers = {}
-        for field in ("monthly_price_cents", "included_credits", "integrations"):
-            value = plan.get(field)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise ValidationFailed(f"{where}.{field}: a whole number of at least 0")
-            numbers[field] = value
-        seats = plan.get("seats")
-        if seats is not None and (
-            not isinstance(seats, int) or isinstance(seats, bool) or seats < 1
-        ):
-            raise ValidationFailed(f"{where}.seats: a whole number of at least 1, or null")
-        support = plan.get("support")
-        if not isinstance(support, str) or not support.strip() or len(support) > 40:
-            raise ValidationFailed(f"{where}.support: 1 to 40 characters")
-        cleaned.append(
-            {
-                "code": code,
-                "name": name.strip(),
-                **numbers,
-                "seats": seats,
-                "support": support.strip(),
-            }
-        )
-    codes = [p["code"] for p in cleaned]
-    if sorted(codes) != sorted(PLAN_CODES) or len(set(codes)) != len(codes):
-        raise ValidationFailed(
-            f"plans: must list each of {', '.join(PLAN_CODES)} exactly once "
-            f"(got {', '.join(codes)})"
-        )
-    by_code = {p["code"]: p for p in cleaned}
-    return [by_code[code] for code in PLAN_CODES]
-
-
-async def published_version(*, session: AsyncSession) -> PricebookVersion:
-    version = await session.scalar(
-        select(PricebookVersion).where(PricebookVersion.status == "published")
-    )
-    if version is None:
-        raise NotFound("no pricebook version is published")
-    return version
-
-
-async def get_version(*, session: AsyncSession, version: int) -> PricebookVersion:
-    # A number past the column's range names no version, and the database would refuse it.
-    in_range = 1 <= version <= MAX_VERSION
-    row = await session.get(PricebookVersion, version) if in_range else None
-    if row is None:
-        raise NotFound(f"no pricebook version {version}")
-    return row
-
-
-async def list_versions(*, session: AsyncSession) -> list[PricebookVersion]:
-    rows = await session.scalars(select(PricebookVersion).order_by(PricebookVersion.version.desc()))
-    return list(rows)
-
-
-async def _platform_tenant(session: AsyncSession, settings: Settings) -> Tenant:
-    tenant = await session.scalar(
-        select(Tenant).where(Tenant.business_id == settings.platform_business_id)
-    )
-    if tenant is None:
-        raise NotFound("the platform tenant is missing; run `bob migrate`")
-    return tenant
-
-
-async def _record_platform(
-    session: AsyncSession, settings: Settings, actor: Actor, action: str, version: int, **data: Any
-) -> None:
-    platform = await _platform_tenant(session, settings)
-    await audit.record(
-        session, platform.id, actor, action, target=("pricebook_version", str(version)), data=data
-    )
-
-
-async def create_draft(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    actor: Actor,
-    plans: list[dict[str, Any]],
-    currency: str = "USD",
-) -> PricebookVersion:
-    cleaned = check_plans(plans)
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        raise ValidationFailed("currency: a three-letter ISO code such as USD")
-    latest = await session.scalar(select(func.max(PricebookVersion.version)))
-    draft = PricebookVersion(
-        version=(latest or 0) + 1, status="draft", currency=currency, plans=cleaned
-    )
-    session.add(draft)
-    await session.flush()
-    await _record_platform(session, settings, actor, "pricebook.draft_created", draft.version)
-    return draft
-
-
-async def update_draft(
-    *,
-    session: AsyncSession,
-    settings: Settings,
-    actor: Actor,
-    version: int,
-    plans: list[dict[str, Any]],
-) -> PricebookVersion:
-    draft = await get_version(session=session, version=version)
-    if draft.status != "draft":
-        raise Conflict(
-            f"pricebook version {version} is {draft.status}; published versions never change, "
-            "create a new draft instead",
-            code="pricebook_immutable",
-        )
-    draft.plans = check_plans(plans)
-    await session.flush()
-    await _record_platform(session, settings, actor, "pricebook.draft_updated", version)
-    return draft
-
-
-async def publish(
-    *, session: AsyncSession, settings: Settings, actor: Actor, version: int
-) -> PricebookVersion:
-    """Publish a draft: it prices new subscriptions now and every tenant at its next renewal."""
-    draft = await get_version(session=session, version=version)
-    if draft.status != "draft":
-        raise Conflict(f"pricebook version {version} is {draft.status}, not a draft")
-    now = utcnow()
-    current = await session.scalar(
-        select(PricebookVersion).where(PricebookVersion.status == "published").with_for_update()
-    )
-    if current is not None:
-        current.status, current.archived_at = "archived", now
-        await session.flush()  # the one-published index must see the old one go first
-    draft.status, draft.published_at = "published", now
-    await session.flush()
-    await _record_platform(
-        session,
-        settings,
-        actor,
-        "pricebook.published",
-        version,
-        replaced=current.version if current else None,
-    )
-    await outbox.emit(
-        session=session,
-        tenant=await _platform_tenant(session, settings),
-        type="pricebook.published",
-        data={"pricebook": {"version": version, "plans": draft.plans}},
-    )
-    return draft
 
 
 # ---- subscriptions and periods -------------------------------------------------------------
@@ -634,211 +442,3 @@ async def adjust_credits(
         data={"delta": delta, "reason": reason.strip()},
     )
     return now_balance + delta
-
-
-# ---- metering replies ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ReplyAllowance:
-    allowed: bool
-    at_zero: str = "handoff"
-    reason: str | None = None
-
-
-def reply_cost(settings: Settings, result: EngineResult) -> int:
-    """1 per extractive reply; ceil(tokens / 1,000) times the model's multiplier, at least 1."""
-    if result.engine != "openai":
-        return 1
-    tokens = result.total_tokens or 0
-    return max(1, math.ceil(tokens / 1000) * model_multiplier(settings, result.model))
-
-
-def model_multiplier(settings: Settings, model: str | None) -> int:
-    """The configured multiplier for a model; providers report dated names such as
-    `gpt-4o-2024-08-06`, so the longest configured name the reported one starts with counts."""
-    table = settings.model_credit_multipliers
-    if not model:
-        return 1
-    if model in table:
-        return table[model]
-    prefixes = [name for name in table if model.startswith(name + "-")]
-    return table[max(prefixes, key=len)] if prefixes else 1
-
-
-async def authorize_reply(*, session: AsyncSession, tenant_id: uuid.UUID) -> ReplyAllowance:
-    """Before the engine runs: is there anything left to spend (or may it run over)?"""
-    subscription = await current_subscription(session=session, tenant_id=tenant_id)
-    left = await balance(
-        session=session, tenant_id=tenant_id, period_start=subscription.period_start
-    )
-    if left > 0 or subscription.at_zero == "overage":
-        return ReplyAllowance(allowed=True, at_zero=subscription.at_zero)
-    return ReplyAllowance(allowed=False, at_zero=subscription.at_zero, reason="credits")
-
-
-@dataclass(frozen=True)
-class Charge:
-    allowed: bool
-    at_zero: str
-    usage: int = 0
-    overage: int = 0
-    subscription: Subscription | None = None
-    balance_before: int = 0
-
-
-async def reserve(*, session: AsyncSession, tenant_id: uuid.UUID, cost: int) -> Charge:
-    """Lock the subscription and decide whether a reply of `cost` may be stored."""
-    subscription = await current_subscription(session=session, tenant_id=tenant_id, lock=True)
-    left = await balance(
-        session=session, tenant_id=tenant_id, period_start=subscription.period_start
-    )
-    if left >= cost:
-        return Charge(True, subscription.at_zero, cost, 0, subscription, left)
-    if subscription.at_zero == "overage":
-        usage = max(left, 0)
-        return Charge(True, "overage", usage, cost - usage, subscription, left)
-    return Charge(False, subscription.at_zero, 0, 0, subscription, left)
-
-
-async def record_charge(
-    *,
-    session: AsyncSession,
-    tenant: Tenant,
-    charge: Charge,
-    message_id: uuid.UUID | None,
-    reason: str = "AI reply",
-) -> None:
-    """Write the reserved charge and any threshold events, in the reply's transaction.
-    `message_id` is None for a reply nobody stored (the portal's answer preview)."""
-    subscription = charge.subscription
-    if subscription is None or not charge.allowed:
-        return
-    for kind, amount in (("usage", charge.usage), ("overage", charge.overage)):
-        if amount:
-            session.add(
-                CreditEntry(
-                    tenant_id=tenant.id,
-                    period_start=subscription.period_start,
-                    kind=kind,
-                    delta=-amount,
-                    reason=reason,
-                    message_id=message_id,
-                )
-            )
-    await session.flush()
-    left = charge.balance_before - charge.usage
-    granted = await session.scalar(
-        select(func.coalesce(func.sum(CreditEntry.delta), 0)).where(
-            CreditEntry.tenant_id == tenant.id,
-            CreditEntry.period_start == subscription.period_start,
-            CreditEntry.kind.in_(("grant", "adjustment")),
-            CreditEntry.delta > 0,
-        )
-    )
-    granted = int(granted or 0)
-    now = utcnow()
-    # Whole numbers: in floating point 15000 * (1 - 0.8) is 2999.9999..., one credit late.
-    reached = left * 100 <= granted * (100 - THRESHOLD_PERCENT)
-    threshold = THRESHOLD_PERCENT / 100
-    if granted and subscription.threshold_notified_at is None and reached:
-        subscription.threshold_notified_at = now
-        await outbox.emit(
-            session=session,
-            tenant=tenant,
-            type="credits.threshold_reached",
-            data={"credits": {"granted": granted, "remaining": left, "threshold": threshold}},
-        )
-    terms = await plan_terms(session=session, subscription=subscription)
-    low = low_threshold(subscription, terms)
-    if charge.balance_before > low:
-        # The balance was above the threshold before this reply, whatever happened since the
-        # last alert (a top-up, a higher threshold): this is a new crossing.
-        subscription.low_credits_notified_at = None
-    if left <= low and subscription.low_credits_notified_at is None:
-        subscription.low_credits_notified_at = now
-        await outbox.emit(
-            session=session,
-            tenant=tenant,
-            type="credits.low",
-            data={"credits": {"granted": granted, "remaining": left, "threshold": low}},
-        )
-    if left <= 0 and subscription.exhausted_notified_at is None:
-        subscription.exhausted_notified_at = now
-        await outbox.emit(
-            session=session,
-            tenant=tenant,
-            type="credits.exhausted",
-            data={"credits": {"granted": granted, "remaining": 0, "at_zero": subscription.at_zero}},
-        )
-    await session.flush()
-
-
-# ---- usage ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Usage:
-    subscription: Subscription
-    terms: PlanTerms
-    included: int
-    used: int
-    adjustments: int
-    remaining: int
-    overage: int
-    seats: int
-    integrations: int
-
-
-async def usage(*, session: AsyncSession, tenant_id: uuid.UUID) -> Usage:
-    subscription = await current_subscription(session=session, tenant_id=tenant_id)
-    terms = await plan_terms(session=session, subscription=subscription)
-    rows = await session.execute(
-        select(CreditEntry.kind, func.sum(CreditEntry.delta))
-        .where(
-            CreditEntry.tenant_id == tenant_id,
-            CreditEntry.period_start == subscription.period_start,
-        )
-        .group_by(CreditEntry.kind)
-    )
-    sums = {kind: int(total or 0) for kind, total in rows}
-    return Usage(
-        subscription=subscription,
-        terms=terms,
-        included=sums.get("grant", 0),
-        used=-sums.get("usage", 0),
-        adjustments=sums.get("adjustment", 0),
-        remaining=sums.get("grant", 0)
-        + sums.get("usage", 0)
-        + sums.get("adjustment", 0)
-        + sums.get("reset", 0),
-        overage=-sums.get("overage", 0),
-        seats=await seats_used(session=session, tenant_id=tenant_id),
-        integrations=await integrations_used(session=session, tenant_id=tenant_id),
-    )
-
-
-async def daily_usage(
-    *, session: AsyncSession, tenant_id: uuid.UUID, period_start: datetime
-) -> list[tuple[str, int]]:
-    rows = await session.scalars(
-        select(CreditEntry).where(
-            CreditEntry.tenant_id == tenant_id,
-            CreditEntry.period_start == period_start,
-            CreditEntry.kind.in_(("usage", "overage")),
-        )
-    )
-    days: dict[str, int] = {}
-    for entry in rows:
-        day = entry.created_at.date().isoformat()
-        days[day] = days.get(day, 0) - entry.delta
-    return sorted(days.items())
-
-
-async def ledger(
-    *, session: AsyncSession, tenant_id: uuid.UUID, limit: int, before_id: int | None
-) -> list[CreditEntry]:
-    query = select(CreditEntry).where(CreditEntry.tenant_id == tenant_id)
-    if before_id is not None:
-        query = query.where(CreditEntry.id < before_id)
-    return list(await session.scalars(query.order_by(CreditEntry.id.desc()).limit(limit + 1)))
