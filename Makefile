@@ -42,8 +42,10 @@ run: $(VENV)/.installed
 	$(BIN)/bob demo
 	BOB_ALLOW_SIGNUP=$${BOB_ALLOW_SIGNUP:-true} $(BIN)/bob serve --demo-shop
 
+# On every core (pytest-xdist), a test file per worker at a time: each worker has its own
+# databases (SQLite, and PostgreSQL when BOB_TEST_DATABASE_URL is set) and its own browser.
 test: lint $(CHROMIUM)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist loadfile
 
 # The static checks alone (also run by `make test`, and by pre-commit when installed).
 lint: $(VENV)/.installed-dev
