@@ -15,10 +15,12 @@ UV := .tools/bin/uv
 export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Compiled once at install: where the environment sets PYTHONDONTWRITEBYTECODE, every `bob`
+# command (and every server a test starts) would otherwise compile its libraries anew.
+export UV_COMPILE_BYTECODE := 1
 
 $(UV):
-	$(PYTHON) -m venv .tools
-	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+	$(PYTHON) -m pip install --quiet --target .tools uv==$(UV_VERSION)
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet
