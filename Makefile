@@ -19,8 +19,12 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 # command (and every server a test starts) would otherwise compile its libraries anew.
 export UV_COMPILE_BYTECODE := 1
 
+# Straight into .tools/ with the interpreter's pip; one without pip (Debian's python3) gets a
+# throwaway virtualenv's.
 $(UV):
-	$(PYTHON) -m pip install --quiet --target .tools uv==$(UV_VERSION)
+	PIP_ROOT_USER_ACTION=ignore $(PYTHON) -m pip install --quiet --target .tools uv==$(UV_VERSION) \
+	  || { $(PYTHON) -m venv .tools/venv \
+	       && .tools/venv/bin/pip install --quiet --target .tools uv==$(UV_VERSION); }
 
 $(VENV)/.installed: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --quiet
