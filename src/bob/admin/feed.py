@@ -22,6 +22,7 @@ from bob.deps import SessionDep, get_database
 from bob.errors import BobError
 from bob.web import live
 from bob.web.page import N_, MissionControlPage, Page
+from bob.webhooks import outbox
 from bob.webhooks.models import Event
 
 router = APIRouter(include_in_schema=False)
@@ -135,8 +136,7 @@ async def events(page: Reader) -> Response:
     return live.stream(
         live.follow(
             page.request,
-            tenant_id=None,
-            types=TYPES,
+            read=outbox.reader(db, tenant_id=None, types=TYPES),
             present=present,
             still_allowed=still_allowed,
         )

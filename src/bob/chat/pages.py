@@ -25,6 +25,7 @@ from bob.governance.guardrails import MAX_MESSAGE_CHARS
 from bob.pagination import Cursor
 from bob.web import live
 from bob.web.page import N_, Page, PortalPage, attempt
+from bob.webhooks import outbox
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -176,7 +177,11 @@ async def conversation_events(page: ReaderPage) -> Response:
 
     return live.stream(
         live.follow(
-            request, tenant_id=principal.tenant_id, types=LIVE_TYPES, still_allowed=still_allowed
+            request,
+            read=outbox.reader(
+                get_database(request), tenant_id=principal.tenant_id, types=LIVE_TYPES
+            ),
+            still_allowed=still_allowed,
         )
     )
 

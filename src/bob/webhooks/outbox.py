@@ -4,12 +4,15 @@ together with one delivery row per endpoint that wants them."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.db import wakeups
+from bob.db.session import Database
 from bob.db.types import utcnow
 from bob.tenants.models import Tenant
 from bob.webhooks import catalogue
@@ -91,3 +94,64 @@ async def queue_lag(session: AsyncSession) -> tuple[int, float]:
     if not count or oldest is None:
         return 0, 0.0
     return int(count), max(0.0, (now - oldest).total_seconds())
+
+
+# ---- reading the events back, for the live pages (web/live.py) -------------------------------
+
+LIVE_BATCH = 200
+
+
+async def events_since(
+    db: Database,
+    *,
+    tenant_id: uuid.UUID | None,
+    types: Collection[str] | None,
+    since: datetime,
+    after: tuple[datetime, uuid.UUID] | None = None,
+) -> list[Event]:
+    """Up to LIVE_BATCH events from `since` on, oldest first; `after` (the last one's created_at and
+    id) continues where a full batch stopped."""
+    query = select(Event).where(Event.created_at >= since)
+    if after is not None:
+        at, last_id = after
+        query = query.where(
+            or_(Event.created_at > at, and_(Event.created_at == at, Event.id > last_id))
+        )
+    if tenant_id is not None:
+        query = query.where(Event.tenant_id == tenant_id)
+    if types:
+        query = query.where(Event.type.in_(list(types)))
+    async with db.transaction() as session:
+        rows = await session.scalars(query.order_by(Event.created_at, Event.id).limit(LIVE_BATCH))
+        return list(rows)
+
+
+async def events_from(
+    db: Database,
+    *,
+    tenant_id: uuid.UUID | None,
+    types: Collection[str] | None,
+    since: datetime,
+) -> list[Event]:
+    """Every event from `since` on, a batch at a time: when more than a batch falls inside the
+    look-back, reading only the first one would return the same, already sent, rows forever."""
+    rows: list[Event] = []
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        batch = await events_since(db, tenant_id=tenant_id, types=types, since=since, after=after)
+        rows.extend(batch)
+        if len(batch) < LIVE_BATCH:
+            return rows
+        after = (batch[-1].created_at, batch[-1].id)
+
+
+def reader(
+    db: Database, *, tenant_id: uuid.UUID | None, types: Collection[str] | None = None
+) -> Callable[[datetime], Awaitable[list[Event]]]:
+    """What a live page follows: the events of `tenant_id` (None: every tenant, for Mission
+    Control), of `types` when given, from a time on."""
+
+    async def read(since: datetime) -> list[Event]:
+        return await events_from(db, tenant_id=tenant_id, types=types, since=since)
+
+    return read

@@ -33,11 +33,12 @@ async def test_a_burst_longer_than_a_batch_reaches_the_stream(
     scope = {"type": "http", "app": app, "method": "GET", "path": "/", "headers": []}
     request = Request(scope, _never_disconnects)
     stream = cast(
-        AsyncGenerator[str], live.follow(request, tenant_id=shop.tenant.id, interval=0.01)
+        AsyncGenerator[str],
+        live.follow(request, read=outbox.reader(db, tenant_id=shop.tenant.id), interval=0.01),
     )
     assert "event: ready" in await anext(stream)
 
-    burst = live.BATCH + 50
+    burst = outbox.LIVE_BATCH + 50
     async with db.transaction() as session:
         tenant = await session.get(Tenant, shop.tenant.id)
         assert tenant is not None
@@ -80,7 +81,7 @@ async def test_present_shapes_what_each_message_carries(
         AsyncGenerator[str],
         live.follow(
             Request(scope, _never_disconnects),
-            tenant_id=shop.tenant.id,
+            read=outbox.reader(db, tenant_id=shop.tenant.id),
             interval=0.01,
             present=present,
         ),

@@ -19,6 +19,7 @@ from bob.db.session import Database
 from bob.main import create_app
 from bob.settings import Settings
 from bob.web import live
+from bob.webhooks import outbox
 from tests.browser.conftest import ServerThread, free_port
 from tests.conftest import make_settings
 from tests.factories import make_member, unique
@@ -176,7 +177,7 @@ async def test_a_window_busier_than_one_batch_still_lets_new_events_through(
     live_bob: LiveBob, browser_like: Callable[[], Pages], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Each handoff writes four events; two of them already fill more than two batches.
-    monkeypatch.setattr(live, "BATCH", 3)
+    monkeypatch.setattr(outbox, "LIVE_BATCH", 3)
     operator = browser_like()
     await operator.login(live_bob.shop.made.owner_email)
     for _ in range(2):
