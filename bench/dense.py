@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert
 
+from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.knowledge import embeddings, vectors
 from bob.knowledge.embeddings import LocalEmbedder
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector

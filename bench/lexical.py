@@ -27,9 +27,9 @@ from pathlib import Path
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.settings import Settings
 from bob.tenants import service as tenants

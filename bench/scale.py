@@ -61,9 +61,9 @@ from sqlalchemy import insert, make_url, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import lexical as generated
+from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.knowledge import embeddings, search, vectors
 from bob.knowledge import lexical as lexical_search
 from bob.knowledge import service as knowledge

@@ -27,9 +27,9 @@ from pathlib import Path
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bob import audit
 from bob.db import migrate, wakeups
 from bob.db.session import Database
-from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant

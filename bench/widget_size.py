@@ -13,9 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.main import create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants

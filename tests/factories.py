@@ -8,11 +8,11 @@ from typing import Any
 
 import httpx
 
+from bob import audit
 from bob.auth import service as auth
 from bob.auth.models import User
 from bob.auth.permissions import Role
 from bob.db.session import Database
-from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant

@@ -58,11 +58,11 @@ from typing import Any, Literal
 
 import httpx
 
+from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
 from bob.engines import phrases
 from bob.engines.base import PersonaView
-from bob.governance import audit
 from bob.knowledge import jobs as knowledge_jobs
 from bob.main import create_app
 from bob.settings import Settings

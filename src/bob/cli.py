@@ -16,6 +16,7 @@ import typer
 import uvicorn
 from sqlalchemy.exc import SQLAlchemyError
 
+from bob import audit
 from bob import demo as demo_data
 from bob.auth import service as auth
 from bob.billing import pricebook
@@ -23,7 +24,6 @@ from bob.db import migrate as migrations
 from bob.db.session import Database
 from bob.demo_shop import create_shop_app
 from bob.errors import BobError, ConfigurationError, NotFound
-from bob.governance import audit
 from bob.knowledge import jobs as knowledge_jobs
 from bob.logging import configure_logging
 from bob.main import check_migrated, create_app

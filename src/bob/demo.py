@@ -5,10 +5,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
 from bob.auth import service as auth
 from bob.auth.permissions import Role
 from bob.demo_shop import shop_origins
-from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
 from bob.settings import Settings

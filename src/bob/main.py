@@ -16,7 +16,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bob import __version__, demo, openapi
+from bob import __version__, audit, demo, openapi
 from bob.admin.router import router as mission_control_router
 from bob.analytics.router import router as analytics_router
 from bob.anonymous.router import router as anonymous_router
@@ -32,7 +32,6 @@ from bob.deps import error_headers
 from bob.docsite.router import router as docs_router
 from bob.engines.router import router as engine_router
 from bob.errors import BobError, ConfigurationError, error_body, validation_problem
-from bob.governance import audit
 from bob.governance.router import router as audit_router
 from bob.health import router as health_router
 from bob.knowledge import embeddings

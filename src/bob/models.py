@@ -5,11 +5,11 @@ runs imports this: each domain imports the models it uses, and `db/` knows none 
 from __future__ import annotations
 
 import bob.anonymous.models
+import bob.audit
 import bob.auth.models
 import bob.billing.models
 import bob.chat.models
 import bob.engines.models
-import bob.governance.models
 import bob.jobs.models
 import bob.knowledge.models
 import bob.personas.models

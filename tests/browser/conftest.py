@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from bob import audit
 from bob.auth import service as auth
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.main import create_app
 from bob.settings import Settings

@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from bob import audit
 from bob.anonymous import service as anonymous
 from bob.db.session import Database
-from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from tests.browser.conftest import OWNER_EMAIL, PASSWORD, Stack

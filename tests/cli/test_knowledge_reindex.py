@@ -7,9 +7,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.jobs.models import Job
 from bob.knowledge import embeddings
 from bob.knowledge import service as knowledge

@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from standardwebhooks.webhooks import Webhook
 
+from bob import audit
 from bob.db.session import Database
-from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks

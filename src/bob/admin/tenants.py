@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from bob import audit
 from bob.auth import passwords
 from bob.auth.permissions import Permission
 from bob.billing import metering, pricebook, subscriptions
@@ -18,7 +19,6 @@ from bob.billing.schemas import CreditAdjustment
 from bob.deps import SessionDep
 from bob.engines import service as engines
 from bob.errors import BobError, NotFound
-from bob.governance import audit
 from bob.pagination import Cursor
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant, TenantStatus

@@ -19,14 +19,14 @@ from limits import RateLimitItem, RateLimitItemPerDay, RateLimitItemPerMinute
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
 from bob.anonymous import challenge
 from bob.anonymous.models import AnonymousDoorSettings
+from bob.audit import Actor
 from bob.chat import service as chat
 from bob.chat.models import Channel
 from bob.db.session import Database
 from bob.errors import RateLimited, ValidationFailed
-from bob.governance import audit
-from bob.governance.audit import Actor
 from bob.ratelimit import RateLimiter
 from bob.settings import Settings
 from bob.tenants.models import Tenant

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 
+from bob.audit import Actor
 from bob.auth import service as auth
 from bob.auth import tokens
 from bob.auth.cookies import CSRF_HEADER, SESSION_COOKIE
@@ -16,7 +17,6 @@ from bob.auth.models import AuthSession, User
 from bob.auth.permissions import Permission, permissions_for
 from bob.deps import Caller, SettingsDep, client_ip, get_database, lets_in, request_id
 from bob.errors import Forbidden, Unauthorized
-from bob.governance.audit import Actor
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 

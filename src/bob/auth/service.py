@@ -14,12 +14,12 @@ from limits import RateLimitItem
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
 from bob.auth import passwords, tokens
 from bob.auth.models import AuthSession, User
 from bob.auth.permissions import Role
 from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, Unauthorized
-from bob.governance import audit
 from bob.ratelimit import RateLimiter
 from bob.settings import Settings
 from bob.tenants.models import Tenant

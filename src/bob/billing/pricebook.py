@@ -13,11 +13,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
+from bob.audit import Actor
 from bob.billing.models import PricebookVersion
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
-from bob.governance import audit
-from bob.governance.audit import Actor
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import outbox

@@ -16,13 +16,13 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
+from bob.audit import Actor
 from bob.auth.models import User
 from bob.billing.models import CreditEntry, Subscription
 from bob.billing.pricebook import PLAN_CODES, PlanTerms, get_version, published_version, terms_of
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
-from bob.governance import audit
-from bob.governance.audit import Actor
 from bob.tenants.models import Tenant
 from bob.webhooks import outbox
 

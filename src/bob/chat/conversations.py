@@ -8,6 +8,8 @@ from collections.abc import Collection
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
+from bob.audit import Actor
 from bob.auth.models import User
 from bob.auth.permissions import Permission, permissions_for
 from bob.chat import lifecycle
@@ -15,8 +17,7 @@ from bob.chat.models import Channel, Conversation, ConversationStatus, Message, 
 from bob.chat.service import new_session_id
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
-from bob.governance import audit, guardrails
-from bob.governance.audit import Actor
+from bob.governance import guardrails
 from bob.pagination import Cursor, Page, like_pattern
 from bob.tenants.models import Tenant
 

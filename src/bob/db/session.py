@@ -52,7 +52,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-# Every session carries the key the audit log's chain is signed with (governance/audit.py),
+# Every session carries the key the audit log's chain is signed with (audit.py),
 # derived once from the installation secret, so writing an audit entry needs only the session.
 AUDIT_PURPOSE = "audit"
 _AUDIT_KEY = "bob.audit_key"

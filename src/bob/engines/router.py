@@ -7,12 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from bob import audit
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
 from bob.engines import service as engines
 from bob.engines.models import TenantEngineSettings
-from bob.governance import audit
 from bob.knowledge.grounding import Strictness
 from bob.schemas import WriteModel
 

@@ -8,9 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
+from bob import audit
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep
-from bob.governance import audit
 from bob.pagination import Cursor
 from bob.web.page import Page, PortalPage
 

@@ -6,10 +6,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep
-from bob.governance import audit
 from bob.governance.schemas import AuditEntryRead, AuditPage
 from bob.pagination import PageDep, PageParams
 from bob.tenants import service as tenants

@@ -19,9 +19,9 @@ from sqlalchemy import ColumnElement, and_, cast, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
+from bob.audit import Actor
 from bob.errors import NotFound, ValidationFailed
-from bob.governance import audit
-from bob.governance.audit import Actor
 from bob.knowledge import grounding, lexical, search, vectors
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
 from bob.knowledge.passage import Passage

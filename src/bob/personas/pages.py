@@ -14,6 +14,7 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from bob import audit
 from bob.auth.permissions import Permission
 from bob.chat import service as chat
 from bob.chat.service import Preview
@@ -21,7 +22,6 @@ from bob.deps import SessionDep
 from bob.engines import service as engines
 from bob.engines.base import PersonaView
 from bob.errors import BobError, NotFound, ValidationFailed
-from bob.governance import audit
 from bob.knowledge.pages import database, engine_name, preview_language
 from bob.personas import service as personas
 from bob.personas.models import Persona

@@ -7,9 +7,9 @@ import uuid
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
+from bob.audit import Actor
 from bob.errors import Conflict, NotFound
-from bob.governance import audit
-from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page
 from bob.personas.models import Persona
 from bob.tenants.models import Tenant

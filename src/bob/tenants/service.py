@@ -12,6 +12,8 @@ from datetime import timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
+from bob.audit import Actor
 from bob.auth import passwords
 from bob.auth import service as auth
 from bob.auth.models import Invite, User
@@ -20,8 +22,6 @@ from bob.auth.tokens import hash_opaque_token
 from bob.billing import pricebook, subscriptions
 from bob.db.types import utcnow
 from bob.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from bob.governance import audit
-from bob.governance.audit import Actor
 from bob.pagination import Cursor, Page, like_pattern
 from bob.personas import service as personas
 from bob.ratelimit import RateLimiter

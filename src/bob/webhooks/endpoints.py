@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
+from bob.audit import Actor
 from bob.billing import subscriptions
 from bob.db import wakeups
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound
-from bob.governance import audit
-from bob.governance.audit import Actor
 from bob.net import guard
 from bob.pagination import Cursor, Page
 from bob.settings import Settings

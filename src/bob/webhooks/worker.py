@@ -29,12 +29,11 @@ import httpcore
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob import __version__
+from bob import __version__, audit
 from bob.auth.tokens import SecretUnreadable
 from bob.db import wakeups
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.governance import audit
 from bob.jobs import runner as job_runner
 from bob.net.guard import GuardedBackend, UnsafeTarget
 from bob.settings import Settings

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bob import audit
+from bob.audit import Actor
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, Unauthorized, ValidationFailed
-from bob.governance import audit
-from bob.governance.audit import Actor
 from bob.tenants.models import Tenant, TenantStatus
 from bob.webhooks import outbox
 from bob.widget.models import WidgetKey, WidgetKeyOrigin, WidgetSettings

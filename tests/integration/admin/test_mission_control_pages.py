@@ -11,12 +11,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from bob import audit
 from bob.admin import tenants as admin_tenants
 from bob.auth.models import User
 from bob.billing import metering, pricebook, subscriptions
 from bob.billing.models import CreditEntry, PricebookVersion
 from bob.db.session import Database
-from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints, outbox

@@ -15,12 +15,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bob import audit
 from bob.anonymous import service as anonymous
 from bob.billing import subscriptions
 from bob.billing.models import CreditEntry
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.main import create_app
 from bob.settings import Settings

@@ -17,8 +17,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bob import audit
 from bob.db.session import Database
-from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks.models import Event

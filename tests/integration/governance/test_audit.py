@@ -3,10 +3,10 @@ from __future__ import annotations
 import httpx
 from sqlalchemy import select, update
 
+from bob import audit
+from bob.audit import AuditEntry
 from bob.auth.permissions import Role
 from bob.db.session import Database
-from bob.governance import audit
-from bob.governance.models import AuditEntry
 from bob.settings import Settings
 from tests.factories import PASSWORD, bearer, make_admin, make_member, make_tenant
 

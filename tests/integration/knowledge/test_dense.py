@@ -14,9 +14,9 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, insert, select
 
+from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.jobs import service as jobs
 from bob.jobs.models import Job
 from bob.jobs.runner import JobRunner

@@ -12,9 +12,9 @@ import pytest
 from alembic.script import ScriptDirectory
 from sqlalchemy import select, text, update
 
+from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
-from bob.governance import audit
 from bob.jobs.runner import JobRunner
 from bob.knowledge import jobs as knowledge_jobs
 from bob.knowledge import lexical

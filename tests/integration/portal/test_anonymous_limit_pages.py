@@ -9,11 +9,11 @@ import re
 import httpx
 import pytest
 
+from bob import audit
 from bob.anonymous import service as anonymous
 from bob.auth.permissions import Role
 from bob.billing import subscriptions
 from bob.db.session import Database
-from bob.governance import audit
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from tests.factories import TenantWithOwner, make_member, make_tenant

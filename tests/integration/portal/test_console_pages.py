@@ -11,11 +11,11 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bob import audit
+from bob.audit import AuditEntry
 from bob.auth.permissions import Role
 from bob.chat import conversations
 from bob.db.session import Database
-from bob.governance import audit
-from bob.governance.models import AuditEntry
 from bob.knowledge import service as knowledge
 from bob.settings import Settings
 from bob.webhooks.models import Event

@@ -12,13 +12,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bob import audit
 from bob.auth.permissions import Role
 from bob.billing import metering, subscriptions
 from bob.billing.models import CreditEntry
 from bob.chat.models import Conversation
 from bob.db.session import Database
 from bob.engines import service as engines
-from bob.governance import audit
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
 from bob.personas import service as personas

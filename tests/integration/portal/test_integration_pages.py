@@ -13,11 +13,11 @@ import httpx
 import pytest
 from sqlalchemy import update
 
+from bob import audit
 from bob.auth.permissions import Role
 from bob.billing import subscriptions
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.governance import audit
 from bob.main import create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import func, select, update
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from bob.audit import AuditEntry
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.governance.models import AuditEntry
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import catalogue, outbox

@@ -11,9 +11,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from bob.audit import AuditEntry
 from bob.auth.permissions import Role
 from bob.db.session import Database
-from bob.governance.models import AuditEntry
 from bob.settings import Settings
 from bob.webhooks import catalogue, outbox
 from bob.webhooks.worker import Worker
