@@ -30,12 +30,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bob import audit
 from bob.db import migrate, wakeups
 from bob.db.session import Database
+from bob.events import outbox
+from bob.events.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks
-from bob.webhooks import outbox, signing
-from bob.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
+from bob.webhooks import signing
 from bob.webhooks.worker import Worker
 
 EVENTS = 1000  # pre-loaded for each throughput run

@@ -9,8 +9,8 @@ from fastapi.responses import JSONResponse
 from bob import __version__
 from bob.db.session import Database
 from bob.deps import get_database
+from bob.events import outbox
 from bob.knowledge import embeddings
-from bob.webhooks import outbox
 
 router = APIRouter(tags=["system"])
 log = logging.getLogger("bob.health")

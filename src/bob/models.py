@@ -10,11 +10,11 @@ import bob.auth.models
 import bob.billing.models
 import bob.chat.models
 import bob.engines.models
+import bob.events.models
 import bob.jobs.models
 import bob.knowledge.models
 import bob.personas.models
 import bob.tenants.models
-import bob.webhooks.models
 import bob.widget.models  # noqa: F401
 from bob.db.base import Base
 

@@ -15,11 +15,11 @@ from standardwebhooks.webhooks import Webhook
 
 from bob import audit
 from bob.db.session import Database
+from bob.events import outbox
+from bob.events.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks
-from bob.webhooks import outbox
-from bob.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from tests.cli.test_cli import (
     RunningBob,
     free_port,

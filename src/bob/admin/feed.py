@@ -20,10 +20,10 @@ from bob.auth.cookies import SESSION_COOKIE
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, get_database
 from bob.errors import BobError
+from bob.events import outbox
+from bob.events.models import Event
 from bob.web import live
 from bob.web.page import N_, MissionControlPage, Page
-from bob.webhooks import outbox
-from bob.webhooks.models import Event
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Page, MissionControlPage(Permission.PLATFORM_READ)]

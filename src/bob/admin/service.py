@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.chat.models import Message, Role
 from bob.engines.models import TenantEngineSettings
+from bob.events.models import Event
 from bob.tenants.models import Tenant
-from bob.webhooks.models import Event
 
 HANDOFF = "conversation.handoff_requested"
 

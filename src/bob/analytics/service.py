@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.billing.models import CreditEntry
 from bob.chat.models import Conversation, ConversationStatus, Message
+from bob.events.models import DeliveryStatus, WebhookDelivery
 from bob.tenants.models import Tenant
-from bob.webhooks.models import DeliveryStatus, WebhookDelivery
 
 AI_RESOLVED_IDLE = timedelta(hours=24)
 MAX_DAYS = 366

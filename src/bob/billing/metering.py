@@ -28,9 +28,9 @@ from bob.billing.subscriptions import (
 )
 from bob.db.types import utcnow
 from bob.engines.base import EngineResult
+from bob.events import outbox
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import outbox
 
 # ---- metering replies ----------------------------------------------------------------------
 

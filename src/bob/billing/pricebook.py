@@ -18,9 +18,9 @@ from bob.audit import Actor
 from bob.billing.models import PricebookVersion
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
+from bob.events import outbox
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import outbox
 
 PLAN_CODES = ("starter", "pro", "enterprise")
 _CODE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")

@@ -23,8 +23,8 @@ from bob.billing.models import CreditEntry, Subscription
 from bob.billing.pricebook import PLAN_CODES, PlanTerms, get_version, published_version, terms_of
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
+from bob.events import outbox
 from bob.tenants.models import Tenant
-from bob.webhooks import outbox
 
 AT_ZERO = ("handoff", "message_only", "overage")
 THRESHOLD_PERCENT = 80  # credits.threshold_reached once this share of the credits is used

@@ -6,8 +6,8 @@
     any ──close──▶ closed ──reopen (the visitor writes again)──▶ bot
 
 Each function changes one conversation inside the caller's transaction and writes the event of
-the change to the outbox there (webhooks/outbox.py), so a rolled-back change sends nothing. The
-events' data are built from the catalogue's models (webhooks/catalogue.py), so what is sent is
+the change to the outbox there (events/outbox.py), so a rolled-back change sends nothing. The
+events' data are built from the catalogue's models (events/catalogue.py), so what is sent is
 what the catalogue publishes. Who acted is the caller's to write to the audit log
 (chat/conversations.py), which knows them.
 """
@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bob.auth.models import User
 from bob.chat.models import Conversation, ConversationStatus, Message
 from bob.db.types import utcnow
+from bob.events import catalogue, outbox
 from bob.tenants.models import Tenant
-from bob.webhooks import catalogue, outbox
 
 S = ConversationStatus
 # A person has the conversation (or is asked for): the bot keeps quiet.

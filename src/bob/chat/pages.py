@@ -21,11 +21,11 @@ from bob.chat import conversations
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
 from bob.deps import SessionDep, get_database
 from bob.errors import BobError, NotFound
+from bob.events import outbox
 from bob.governance.guardrails import MAX_MESSAGE_CHARS
 from bob.pagination import Cursor
 from bob.web import live
 from bob.web.page import N_, Page, PortalPage, attempt
-from bob.webhooks import outbox
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25

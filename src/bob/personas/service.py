@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bob import audit
 from bob.audit import Actor
 from bob.errors import Conflict, NotFound
+from bob.events import outbox
 from bob.pagination import Cursor, Page
 from bob.personas.models import Persona
 from bob.tenants.models import Tenant
-from bob.webhooks import outbox
 
 DEFAULT_PERSONA = {
     "name": "Bob",

@@ -1,5 +1,5 @@
 """Live pages over server-sent events, fed by the events table (the webhook outbox, which the
-caller reads for the stream: webhooks/outbox.py `reader`).
+caller reads for the stream: events/outbox.py `reader`).
 
 Every change worth showing already writes an event in its own transaction, on every database and
 from every process, so the pages follow the same record the webhooks do: a short poll of an

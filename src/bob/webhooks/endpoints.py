@@ -16,18 +16,19 @@ from bob.billing import subscriptions
 from bob.db import wakeups
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound
-from bob.net import guard
-from bob.pagination import Cursor, Page
-from bob.settings import Settings
-from bob.tenants.models import Tenant
-from bob.webhooks import catalogue, outbox, signing
-from bob.webhooks.models import (
+from bob.events import catalogue, outbox
+from bob.events.models import (
     DeliveryStatus,
     Event,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from bob.net import guard
+from bob.pagination import Cursor, Page
+from bob.settings import Settings
+from bob.tenants.models import Tenant
+from bob.webhooks import signing
 
 ROTATION_OVERLAP = timedelta(hours=24)
 

@@ -18,13 +18,13 @@ from bob.auth.permissions import Permission
 from bob.billing import metering
 from bob.deps import SessionDep
 from bob.errors import BobError
+from bob.events import catalogue
+from bob.events.models import DeliveryStatus, WebhookEndpoint
 from bob.pagination import Cursor
 from bob.web import reveal
 from bob.web.page import N_, Page, PortalPage, attempt
-from bob.webhooks import catalogue
 from bob.webhooks import endpoints as webhooks
 from bob.webhooks.endpoints import ROTATION_OVERLAP
-from bob.webhooks.models import DeliveryStatus, WebhookEndpoint
 
 router = APIRouter(include_in_schema=False)
 Manager = Annotated[Page, PortalPage(Permission.WEBHOOK_MANAGE)]

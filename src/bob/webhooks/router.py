@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Response, status
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
+from bob.events import catalogue
+from bob.events.models import DeliveryStatus, WebhookEndpoint
 from bob.openapi import problems
 from bob.pagination import PageDep
-from bob.webhooks import catalogue
 from bob.webhooks import endpoints as webhooks
-from bob.webhooks.models import DeliveryStatus, WebhookEndpoint
 from bob.webhooks.schemas import (
     WebhookAttemptRead,
     WebhookDeliveryPage,

@@ -10,8 +10,8 @@ from datetime import datetime
 from standardwebhooks.webhooks import Webhook
 
 from bob.auth import tokens
+from bob.events.models import WebhookEndpoint
 from bob.settings import Settings
-from bob.webhooks.models import WebhookEndpoint
 
 _PURPOSE = "webhook-secrets"
 SECRET_BYTES = 32  # the specification asks for 24 to 64 random bytes

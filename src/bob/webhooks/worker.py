@@ -34,18 +34,19 @@ from bob.auth.tokens import SecretUnreadable
 from bob.db import wakeups
 from bob.db.session import Database
 from bob.db.types import utcnow
-from bob.jobs import runner as job_runner
-from bob.net.guard import GuardedBackend, UnsafeTarget
-from bob.settings import Settings
-from bob.tenants.models import Tenant
-from bob.webhooks import outbox, signing
-from bob.webhooks.models import (
+from bob.events import outbox
+from bob.events.models import (
     DeliveryStatus,
     Event,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
+from bob.jobs import runner as job_runner
+from bob.net.guard import GuardedBackend, UnsafeTarget
+from bob.settings import Settings
+from bob.tenants.models import Tenant
+from bob.webhooks import signing
 
 log = logging.getLogger("bob.webhooks")
 

@@ -15,8 +15,8 @@ from bob import audit
 from bob.audit import Actor
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from bob.events import outbox
 from bob.tenants.models import Tenant, TenantStatus
-from bob.webhooks import outbox
 from bob.widget.models import WidgetKey, WidgetKeyOrigin, WidgetSettings
 from bob.widget.origins import normalize_origins, patterns_matching
 

@@ -13,11 +13,11 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from bob.db.session import Database
+from bob.events import outbox
+from bob.events.models import Event
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from bob.web import live
-from bob.webhooks import outbox
-from bob.webhooks.models import Event
 from tests.factories import make_tenant
 
 

@@ -17,10 +17,11 @@ from bob.auth.models import User
 from bob.billing import metering, pricebook, subscriptions
 from bob.billing.models import CreditEntry, PricebookVersion
 from bob.db.session import Database
+from bob.events import outbox
+from bob.events.models import WebhookDelivery
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import endpoints, outbox
-from bob.webhooks.models import WebhookDelivery
+from bob.webhooks import endpoints
 from tests.factories import PASSWORD, make_admin, make_tenant, unique
 from tests.integration.portal.conftest import Pages
 

@@ -16,9 +16,9 @@ from bob.billing.models import CreditEntry
 from bob.chat.models import Conversation, ConversationStatus, Message
 from bob.db.session import Database
 from bob.db.types import utcnow
+from bob.events import outbox
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import outbox
 from bob.webhooks.worker import Worker
 from tests.factories import bearer, make_admin, make_member, make_tenant
 from tests.integration.webhooks.conftest import conversation

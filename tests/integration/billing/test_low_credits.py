@@ -8,9 +8,9 @@ import pytest
 
 from bob.auth.permissions import Role
 from bob.db.session import Database
+from bob.events import catalogue
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import catalogue
 from tests.factories import bearer, make_member
 from tests.integration.billing.test_credits import Shop, adjust, ask, open_shop, set_balance
 from tests.integration.billing.test_pricebook import events_of

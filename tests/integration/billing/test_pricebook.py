@@ -19,9 +19,9 @@ from sqlalchemy import select
 
 from bob import audit
 from bob.db.session import Database
+from bob.events.models import Event
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks.models import Event
 from tests.cli.test_cli import bob, migrate_in_process, one_error_line, query
 from tests.conftest import FreshDatabase
 from tests.factories import bearer, make_admin, make_tenant

@@ -8,9 +8,9 @@ from sqlalchemy import select
 from bob.auth.permissions import Role
 from bob.chat.models import Conversation
 from bob.db.session import Database
+from bob.events import catalogue
+from bob.events.models import Event
 from bob.settings import Settings
-from bob.webhooks import catalogue
-from bob.webhooks.models import Event
 from tests.factories import bearer, make_member, make_tenant
 from tests.integration.chat.conftest import SHOP_ORIGIN, Shop
 

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 from bob.chat import visitor_cookie
 from bob.chat.models import Conversation, Message
 from bob.db.session import Database
+from bob.events.models import Event
 from bob.main import create_app
 from bob.settings import Settings
-from bob.webhooks.models import Event
 from tests.conftest import PUBLIC_URL
 from tests.factories import make_tenant
 from tests.integration.chat.conftest import Shop, parse_sse

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from bob.auth.permissions import Role
 from bob.db.session import Database
+from bob.events.models import Event
 from bob.settings import Settings
-from bob.webhooks.models import Event
 from tests.conftest import PUBLIC_URL
 from tests.factories import bearer, make_admin, make_member, make_tenant
 from tests.integration.chat.conftest import SHOP_ORIGIN, Shop, parse_sse

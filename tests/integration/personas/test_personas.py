@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from bob.auth.permissions import Role
 from bob.db.session import Database
+from bob.events.models import Event
 from bob.settings import Settings
-from bob.webhooks.models import Event
 from tests.factories import TenantWithOwner, bearer, make_admin, make_member, make_tenant
 
 PERSONAS = "/api/personas"

@@ -16,10 +16,10 @@ import pytest
 from bob.auth.permissions import Role
 from bob.db import migrate
 from bob.db.session import Database
+from bob.events import outbox
 from bob.main import create_app
 from bob.settings import Settings
 from bob.web import live
-from bob.webhooks import outbox
 from tests.browser.conftest import ServerThread, free_port
 from tests.conftest import make_settings
 from tests.factories import make_member, unique

@@ -16,9 +16,9 @@ from bob.audit import AuditEntry
 from bob.auth.permissions import Role
 from bob.chat import conversations
 from bob.db.session import Database
+from bob.events.models import Event
 from bob.knowledge import service as knowledge
 from bob.settings import Settings
-from bob.webhooks.models import Event
 from bob.widget import service as widget
 from tests.factories import TenantWithOwner, bearer, make_member, make_tenant, unique
 from tests.integration.portal.conftest import Pages

@@ -18,13 +18,13 @@ from bob.auth.permissions import Role
 from bob.billing import subscriptions
 from bob.db.session import Database
 from bob.db.types import utcnow
+from bob.events.models import WebhookDelivery, WebhookEndpoint
 from bob.main import create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks
 from bob.webhooks import signing
-from bob.webhooks.models import WebhookDelivery, WebhookEndpoint
 from bob.webhooks.worker import Worker
 from tests.conftest import PUBLIC_URL, MigratedDatabase, make_settings
 from tests.factories import make_member, make_tenant

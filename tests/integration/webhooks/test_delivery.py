@@ -17,10 +17,10 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from bob.audit import AuditEntry
 from bob.db.session import Database
 from bob.db.types import utcnow
+from bob.events import catalogue, outbox
+from bob.events.models import Event, WebhookDelivery, WebhookEndpoint
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.webhooks import catalogue, outbox
-from bob.webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 from bob.webhooks.worker import Worker
 from tests.integration.webhooks.conftest import (
     DELIVERIES,

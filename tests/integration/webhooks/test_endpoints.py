@@ -14,8 +14,8 @@ from sqlalchemy import select
 from bob.audit import AuditEntry
 from bob.auth.permissions import Role
 from bob.db.session import Database
+from bob.events import catalogue, outbox
 from bob.settings import Settings
-from bob.webhooks import catalogue, outbox
 from bob.webhooks.worker import Worker
 from tests.factories import bearer, make_member
 from tests.integration.webhooks.conftest import (

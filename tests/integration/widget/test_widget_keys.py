@@ -12,8 +12,8 @@ from sqlalchemy import select
 from bob.auth.permissions import Role
 from bob.db.session import Database
 from bob.errors import Unauthorized
+from bob.events.models import Event
 from bob.settings import Settings
-from bob.webhooks.models import Event
 from bob.widget import service as widget
 from tests.factories import TenantWithOwner, bearer, make_admin, make_member, make_tenant
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from bob.events import catalogue
 from bob.web import i18n
-from bob.webhooks import catalogue
 
 SRC = Path(i18n.__file__).parent.parent
 # _("…") and _('…') in templates; page.t("…"), t("…"), _("…") and N_("…") in Python.
@@ -50,7 +50,7 @@ def used_texts() -> dict[str, str]:
             found.setdefault(text, str(path))
     # The webhook catalogue's descriptions are shown, translated, on the portal's events page.
     for event in catalogue.CATALOGUE.values():
-        found.setdefault(event.description, "bob/webhooks/catalogue.py")
+        found.setdefault(event.description, "bob/events/catalogue.py")
     return found
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bob.errors import ValidationFailed
-from bob.webhooks import catalogue
+from bob.events import catalogue
 
 NAMES = list(catalogue.CATALOGUE)
 

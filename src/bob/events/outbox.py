@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bob.db import wakeups
 from bob.db.session import Database
 from bob.db.types import utcnow
+from bob.events import catalogue
+from bob.events.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 from bob.tenants.models import Tenant
-from bob.webhooks import catalogue
-from bob.webhooks.models import DeliveryStatus, Event, WebhookDelivery, WebhookEndpoint
 
 
 async def emit(
