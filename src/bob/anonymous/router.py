@@ -6,18 +6,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter
 
-from bob.anonymous import challenge
 from bob.anonymous import service as anonymous
-from bob.anonymous.schemas import AnonymousLimitsRead, AnonymousLimitsUpdate, Ceiling, ChallengeRead
+from bob.anonymous.schemas import AnonymousLimitsRead, AnonymousLimitsUpdate, Ceiling
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
-from bob.deps import SessionDep, SettingsDep
-from bob.openapi import problems
-from bob.tenants import service as tenants
-from bob.widget import door
+from bob.deps import SessionDep
 
 router = APIRouter()
 Manager = Annotated[Principal, Require(Permission.WIDGET_MANAGE)]
@@ -64,40 +59,3 @@ async def put_limits(
         changes=body.model_dump(exclude_unset=True),
     )
     return _read(limits)
-
-
-@router.options("/api/widget/challenge", include_in_schema=False)
-async def widget_challenge_preflight(request: Request) -> Response:
-    return await door.preflight(request)
-
-
-@router.get(
-    "/api/widget/challenge",
-    tags=["chat"],
-    response_model=ChallengeRead,
-    responses=problems(401, 403),
-    summary="Door 2: a proof-of-work challenge for a new widget conversation",
-)
-async def widget_challenge(caller: door.WidgetCaller, settings: SettingsDep) -> Response:
-    issued = challenge.issue(settings=settings, tenant_id=caller.access.tenant.id, door="widget")
-    return JSONResponse(issued, headers={**caller.cors, "Cache-Control": "no-store"})
-
-
-@router.get(
-    "/api/chat/challenge",
-    tags=["chat"],
-    responses=problems(403, 404),
-    summary="Door 1: a proof-of-work challenge for a new conversation on Bob's own site",
-)
-async def public_challenge(
-    response: Response,
-    session: SessionDep,
-    settings: SettingsDep,
-    business_id: Annotated[str | None, Query(max_length=63)] = None,
-) -> ChallengeRead:
-    tenant = await tenants.get_tenant_by_business_id(
-        session=session, business_id=business_id or settings.platform_business_id
-    )
-    tenant.ensure_serving()
-    response.headers["Cache-Control"] = "no-store"
-    return ChallengeRead(**challenge.issue(settings=settings, tenant_id=tenant.id, door="public"))

@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
 
-from bob.anonymous import service as anonymous
+from bob.anonymous import challenge
+from bob.anonymous.schemas import ChallengeRead
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
-from bob.chat import conversations
+from bob.chat import admission, conversations
 from bob.chat import service as chat
 from bob.chat import visitor_cookie as visitor_cookies
 from bob.chat.models import Channel, Conversation, Message
@@ -218,7 +219,7 @@ async def public_chat(
         language=_language(request, body.message),
         origin=request_origin(request.headers.get("origin")),
     )
-    await anonymous.admit(
+    await admission.admit(
         db=get_database(request),
         settings=settings,
         limiter=limiter,
@@ -257,6 +258,23 @@ async def public_transcript(
         return await _history(session, conversation, visitor_view=True)
 
 
+@router.get(
+    "/api/chat/challenge",
+    response_model=ChallengeRead,
+    responses=problems(403, 404),
+    summary="Door 1: a proof-of-work challenge for a new conversation on Bob's own site",
+)
+async def public_challenge(
+    request: Request,
+    response: Response,
+    settings: SettingsDep,
+    business_id: Annotated[str | None, Query(max_length=63)] = None,
+) -> ChallengeRead:
+    tenant = await _public_tenant(request, settings, business_id)
+    response.headers["Cache-Control"] = "no-store"
+    return ChallengeRead(**challenge.issue(settings=settings, tenant_id=tenant.id, door="public"))
+
+
 # ---- door 2: the widget on a business's site ----------------------------------------------
 
 
@@ -268,6 +286,22 @@ async def widget_chat_preflight(request: Request) -> Response:
 @router.options("/api/widget/history", include_in_schema=False)
 async def widget_history_preflight(request: Request) -> Response:
     return await door.preflight(request)
+
+
+@router.options("/api/widget/challenge", include_in_schema=False)
+async def widget_challenge_preflight(request: Request) -> Response:
+    return await door.preflight(request)
+
+
+@router.get(
+    "/api/widget/challenge",
+    response_model=ChallengeRead,
+    responses=problems(401, 403),
+    summary="Door 2: a proof-of-work challenge for a new widget conversation",
+)
+async def widget_challenge(caller: WidgetCaller, settings: SettingsDep) -> Response:
+    issued = challenge.issue(settings=settings, tenant_id=caller.access.tenant.id, door="widget")
+    return JSONResponse(issued, headers={**caller.cors, "Cache-Control": "no-store"})
 
 
 @router.post(
@@ -319,7 +353,7 @@ async def widget_chat(
         origin=caller.origin,
         visitor=dict(body.visitor or {}),
     )
-    await anonymous.admit(
+    await admission.admit(
         db=get_database(request),
         settings=settings,
         limiter=limiter,
