@@ -64,13 +64,14 @@ from bench import lexical as generated
 from bob import audit
 from bob.db import migrate
 from bob.db.session import Database
-from bob.knowledge import embeddings, search, vectors
+from bob.knowledge import embeddings, vectors
 from bob.knowledge import lexical as lexical_search
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
 from bob.main import create_app
 from bob.settings import Settings
 from bob.tenants import service as tenants
+from bob.text import search
 
 Vectors = npt.NDArray[np.float32]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from bob.engines.base import EngineRequest, PersonaView, Turn
-from bob.knowledge.passage import Passage
+from bob.text.passage import Passage
 
 HOURS_ITEM = uuid.UUID("00000000-0000-0000-0000-00000000a001")
 PARKING_ITEM = uuid.UUID("00000000-0000-0000-0000-00000000a002")

@@ -1,4 +1,4 @@
-"""Calibrating the grounding decision (src/bob/knowledge/grounding.py) on the development split.
+"""Calibrating the grounding decision (src/bob/text/grounding.py) on the development split.
 
 For every answerable, unanswerable and injection message, retrieval's ranked passages and their
 evidence (fused score, similarity, coverage, lead over the next item) are recorded; a logistic
@@ -19,10 +19,11 @@ import numpy as np
 import numpy.typing as npt
 
 from bench.quality.run import Business, Question, load_businesses, running_bob, set_up
-from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
-from bob.knowledge.passage import Passage
-from bob.knowledge.search import guess_language
+from bob.knowledge import vectors
+from bob.text import grounding
+from bob.text.passage import Passage
+from bob.text.search import guess_language
 
 
 @dataclass(frozen=True)

@@ -18,14 +18,22 @@ from bob.auth import service as auth
 from bob.auth.cookies import SESSION_COOKIE
 from bob.auth.permissions import Permission, permissions_for
 from bob.chat import conversations
+from bob.chat import service as chat
 from bob.chat.models import Channel, Conversation, ConversationStatus, Message, Role
+from bob.chat.service import Preview
 from bob.deps import SessionDep, get_database
-from bob.errors import BobError, NotFound
+from bob.engines.base import PersonaView
+from bob.errors import BobError, NotFound, ValidationFailed
 from bob.events import outbox
 from bob.governance.guardrails import MAX_MESSAGE_CHARS
+from bob.knowledge import pages as knowledge_pages
+from bob.knowledge.pages import engine_name
 from bob.pagination import Cursor
+from bob.personas import pages as persona_pages
+from bob.text import search
 from bob.web import live
 from bob.web.page import N_, Page, PortalPage, attempt
+from bob.widget.service import WIDGET_LANGUAGES
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -347,3 +355,97 @@ async def close(conversation_id: uuid.UUID, page: ManagerPage, session: SessionD
     )
     notice = page.t("Conversation closed.")
     return await _after(page, session, conversation_id, result, notice)
+
+
+# ---- previews: what Bob would answer, on the knowledge and persona pages ---------------------
+# Served here because they run the chat pipeline, which stands on knowledge and personas.
+
+KnowledgeManager = Annotated[Page, PortalPage(Permission.KNOWLEDGE_MANAGE)]
+PersonaManager = Annotated[Page, PortalPage(Permission.PERSONA_MANAGE)]
+
+
+def preview_language(page: Page) -> str:
+    # The portal's language stands in for the visitor's browser when a question's is unclear.
+    primary = page.language.split("-")[0]
+    return primary if primary in WIDGET_LANGUAGES else "en"
+
+
+async def _preview(
+    page: Page, session: SessionDep, question: str, persona: PersonaView | None = None
+) -> Preview | BobError:
+    """Costs what a visitor's message costs, so the forms POST with their CSRF token."""
+    # The preview runs its own transactions; the request's session stays unused until it is
+    # done (on SQLite an open transaction would hold the write lock the charge needs).
+    return await attempt(
+        session,
+        chat.preview_reply(
+            db=get_database(page.request),
+            settings=page.settings,
+            tenant=page.principal_required.own_tenant,
+            message=question,
+            language=preview_language(page),
+            persona=persona,
+        ),
+    )
+
+
+@router.get("/portal/knowledge/preview")
+async def knowledge_preview_page(page: KnowledgeManager, session: SessionDep) -> Response:
+    return page.render(
+        "portal/knowledge_preview.html",
+        question="",
+        preview=None,
+        error=None,
+        engine=await engine_name(page, session),
+    )
+
+
+@router.post("/portal/knowledge/preview")
+async def knowledge_preview(
+    page: KnowledgeManager,
+    session: SessionDep,
+    question: Annotated[str, Form(max_length=knowledge_pages.TEXT_LIMIT)] = "",
+) -> Response:
+    result = await _preview(page, session, question)
+    refused = result if isinstance(result, BobError) else None
+    return page.render(
+        "portal/knowledge_preview.html",
+        status=refused.status_code if refused else 200,
+        question=question,
+        preview=None if isinstance(result, BobError) else result,
+        terms=search.query_terms(question),
+        error=refused.message if refused else None,
+        engine=await engine_name(page, session),
+    )
+
+
+@router.post("/portal/persona/preview")
+async def persona_preview(
+    page: PersonaManager,
+    session: SessionDep,
+    persona_id: Annotated[uuid.UUID | None, Form()] = None,
+    name: Annotated[str, Form(max_length=persona_pages.TEXT_LIMIT)] = "",
+    description: Annotated[str, Form(max_length=persona_pages.TEXT_LIMIT)] = "",
+    tone: Annotated[str, Form(max_length=persona_pages.TEXT_LIMIT)] = "",
+    system_prompt: Annotated[str, Form(max_length=persona_pages.TEXT_LIMIT)] = "",
+    question: Annotated[str, Form(max_length=persona_pages.TEXT_LIMIT)] = "",
+) -> Response:
+    """A reply in the persona as the form has it now, saved or not; nothing is saved."""
+    form = persona_pages.PersonaForm(name, description, tone, system_prompt)
+    try:
+        view = form.view()
+    except ValidationFailed as exc:
+        result: Preview | BobError = exc
+    else:
+        result = await _preview(page, session, question, persona=view)
+    refused = result if isinstance(result, BobError) else None
+    return await persona_pages.render(
+        page,
+        session,
+        await persona_pages.load(page, session, persona_id),
+        form=form,
+        status=refused.status_code if refused else 200,
+        question=question,
+        preview=None if isinstance(result, BobError) else result,
+        preview_error=refused.message if refused else None,
+    )

@@ -43,12 +43,12 @@ from bob.chat.schemas import (
 from bob.deps import Caller, LimiterDep, SessionDep, SettingsDep, client_ip, get_database, lets_in
 from bob.engines import phrases
 from bob.errors import Forbidden, NotFound, ValidationFailed, validation_problem
-from bob.knowledge.search import guess_language
 from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.settings import Settings
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
+from bob.text.search import guess_language
 from bob.widget import door
 from bob.widget.door import WidgetCaller
 from bob.widget.origins import request_origin

@@ -41,13 +41,14 @@ from bob.engines.base import (
 )
 from bob.errors import Conflict, Forbidden, NotFound
 from bob.governance import guardrails
-from bob.knowledge import grounding, vectors
 from bob.knowledge import service as knowledge
-from bob.knowledge.passage import Passage
-from bob.knowledge.search import guess_language
+from bob.knowledge import vectors
 from bob.personas import service as personas
 from bob.settings import Settings
 from bob.tenants.models import Tenant
+from bob.text import grounding
+from bob.text.passage import Passage
+from bob.text.search import guess_language
 
 log = logging.getLogger("bob.chat")
 HISTORY_TURNS = 10

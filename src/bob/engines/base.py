@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from bob.knowledge.passage import Passage
+from bob.text.passage import Passage
 
 
 @dataclass(frozen=True)

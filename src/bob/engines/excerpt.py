@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
-from bob.knowledge import answer_types, grounding
-from bob.knowledge.answer_types import AnswerType
-from bob.knowledge.search import Term
-from bob.knowledge.units import Unit, split_units
+from bob.text import answer_types, grounding
+from bob.text.answer_types import AnswerType
+from bob.text.search import Term
+from bob.text.units import Unit, split_units
 
 # A passage this short is already one fact; cutting it would only lose context.
 SHORT_PASSAGE_CHARS = 240
@@ -91,7 +91,7 @@ def excerpt(
 
     `tokens` turns text into search tokens the same way the question's terms were made;
     `weights` (e.g. inverse document frequencies) make rare terms count more; `wanted` are the
-    kinds of fact the question asks for (knowledge/answer_types.py); `similarities` are the
+    kinds of fact the question asks for (text/answer_types.py); `similarities` are the
     question's to each unit, in `split_units` order, where they were measured. With no unit
     holding any of that, its opening units, which usually state what the passage is about, are
     returned.

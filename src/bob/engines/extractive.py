@@ -8,9 +8,9 @@ from collections.abc import AsyncIterator
 from bob.engines.base import EngineRequest, EngineResult, TokenDelta
 from bob.engines.excerpt import excerpt
 from bob.engines.phrases import answer_intro
-from bob.knowledge import answer_types, search
-from bob.knowledge.passage import Passage
-from bob.knowledge.search import Term
+from bob.text import answer_types, search
+from bob.text.passage import Passage
+from bob.text.search import Term
 
 MAX_PASSAGES = 2
 # A second passage is added only when it is nearly as relevant as the first; a much weaker one

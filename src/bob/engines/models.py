@@ -20,5 +20,5 @@ class TenantEngineSettings(Timestamps, Base):
     model: Mapped[str | None] = mapped_column(String(200))
     base_url: Mapped[str | None] = mapped_column(String(500))
     api_key_encrypted: Mapped[str | None] = mapped_column(Text)
-    # How sure Bob must be before it answers (knowledge/grounding.py); None: the default.
+    # How sure Bob must be before it answers (text/grounding.py); None: the default.
     strictness: Mapped[str | None] = mapped_column(String(16))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bob.engines.base import EngineRequest, Turn
-from bob.knowledge.passage import Passage
+from bob.text.passage import Passage
 
 HANDOFF_MARKER = "[[HANDOFF]]"
 

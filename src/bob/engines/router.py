@@ -13,8 +13,8 @@ from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
 from bob.engines import service as engines
 from bob.engines.models import TenantEngineSettings
-from bob.knowledge.grounding import Strictness
 from bob.schemas import WriteModel
+from bob.text.grounding import Strictness
 
 router = APIRouter(prefix="/api/customers/engine", tags=["engine"])
 Manager = Annotated[Principal, Require(Permission.PERSONA_MANAGE)]

@@ -14,9 +14,9 @@ from bob.engines.extractive import ExtractiveEngine
 from bob.engines.models import TenantEngineSettings
 from bob.engines.openai import OpenAIEngine
 from bob.errors import ValidationFailed
-from bob.knowledge import grounding
 from bob.net import guard
 from bob.settings import Settings
+from bob.text import grounding
 
 ENGINES = frozenset({"extractive", "openai"})
 _MODEL_MAX = 200

@@ -12,7 +12,7 @@ them per tenant until the tenant's knowledge version changes, so a word is count
 
 The question is tokenised once per language the tenant's passages are written in, and each
 passage is scored with the terms of its own language: a question meets every passage through the
-analyser that passage was indexed with (knowledge/search.py).
+analyser that passage was indexed with (text/search.py).
 
 Everything that orders the results (document frequencies, the chunk count, average lengths) is
 the tenant's own, so another tenant's knowledge never changes them. The database's own ranking
@@ -34,9 +34,10 @@ from typing import TYPE_CHECKING, cast
 from sqlalchemy import Table, Uuid, bindparam, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob.knowledge import search, vectors
+from bob.knowledge import vectors
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem
-from bob.knowledge.search import Term
+from bob.text import search
+from bob.text.search import Term
 
 if TYPE_CHECKING:
     from bob.db.session import Database

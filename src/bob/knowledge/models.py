@@ -43,7 +43,7 @@ class KnowledgeItem(UUIDPrimaryKey, Timestamps, Base):
 
 class KnowledgeChunk(Base):
     """A retrievable passage of an item. `search_text` holds its search tokens, made by the
-    analyser of its `language` (version `analyzer`, see knowledge/search.py).
+    analyser of its `language` (version `analyzer`, see text/search.py).
 
     The integer id is the rowid of the SQLite FTS5 index, which also indexes `tenant_id` so a
     search filters by tenant inside the index; on PostgreSQL a stored `search_vector` column
@@ -90,7 +90,7 @@ class KnowledgeVector(Base):
     model: Mapped[str] = mapped_column(String(200))
     dim: Mapped[int]
     vector: Mapped[bytes] = mapped_column(LargeBinary)
-    # The passage's units (knowledge/units.py split_units: sentences, list items, table rows),
+    # The passage's units (text/units.py split_units: sentences, list items, table rows),
     # each embedded, in order, `dim` float16 values each; None for a one-unit passage. They are
     # read only for the few passages a question retrieves, never loaded into the matrix.
     units: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)

@@ -1,5 +1,6 @@
-"""Customer Portal: what Bob knows. The list (title filter, pages), add, edit, delete, file import,
-and "What would Bob answer?", a preview of the passages and the reply a question gets.
+"""Customer Portal: what Bob knows. The list (title filter, pages), add, edit, delete and file
+import. Its "What would Bob answer?" box posts to the preview (chat/pages.py), which runs the
+chat pipeline this package sits below.
 
 The pages call the same services as /api/knowledge with the same permission (knowledge.manage).
 """
@@ -14,17 +15,14 @@ from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
 from bob.auth.permissions import Permission
-from bob.chat import service as chat
-from bob.db.session import Database
-from bob.deps import SessionDep, get_database
+from bob.deps import SessionDep
 from bob.engines import service as engines
 from bob.errors import BobError
-from bob.knowledge import search, vectors
 from bob.knowledge import service as knowledge
+from bob.knowledge import vectors
 from bob.knowledge.models import KnowledgeItem
 from bob.pagination import Cursor
 from bob.web.page import Page, PortalPage, attempt
-from bob.widget.service import WIDGET_LANGUAGES
 
 router = APIRouter(include_in_schema=False)
 Manager = Annotated[Page, PortalPage(Permission.KNOWLEDGE_MANAGE)]
@@ -49,23 +47,12 @@ class ItemForm:
         return [tag.strip() for tag in self.tags.split(",") if tag.strip()]
 
 
-def database(page: Page) -> Database:
-    db = get_database(page.request)
-    return db
-
-
 async def engine_name(page: Page, session: SessionDep) -> str:
     """The engine replies use now, so a preview can say what it costs."""
     engine = await engines.engine_for(
         session=session, settings=page.settings, tenant_id=page.principal_required.tenant_id
     )
     return engine.name
-
-
-def preview_language(page: Page) -> str:
-    # The portal's language stands in for the visitor's browser when a question's is unclear.
-    primary = page.language.split("-")[0]
-    return primary if primary in WIDGET_LANGUAGES else "en"
 
 
 # ---- list -------------------------------------------------------------------------------
@@ -201,48 +188,6 @@ async def import_file(
     return page.redirect(
         HOME,
         notice=page.t("Imported {n} items from {file}.", n=len(result), file=filename),
-    )
-
-
-@router.get("/portal/knowledge/preview")
-async def preview_page(page: Manager, session: SessionDep) -> Response:
-    return page.render(
-        "portal/knowledge_preview.html",
-        question="",
-        preview=None,
-        error=None,
-        engine=await engine_name(page, session),
-    )
-
-
-@router.post("/portal/knowledge/preview")
-async def preview(
-    page: Manager,
-    session: SessionDep,
-    question: Annotated[str, Form(max_length=TEXT_LIMIT)] = "",
-) -> Response:
-    """Costs what a visitor's message costs, so it is a POST with the form's CSRF token."""
-    # The preview runs its own transactions; the request's session stays unused until it is
-    # done (on SQLite an open transaction would hold the write lock the charge needs).
-    result = await attempt(
-        session,
-        chat.preview_reply(
-            db=database(page),
-            settings=page.settings,
-            tenant=page.principal_required.own_tenant,
-            message=question,
-            language=preview_language(page),
-        ),
-    )
-    refused = result if isinstance(result, BobError) else None
-    return page.render(
-        "portal/knowledge_preview.html",
-        status=refused.status_code if refused else 200,
-        question=question,
-        preview=None if isinstance(result, BobError) else result,
-        terms=search.query_terms(question),
-        error=refused.message if refused else None,
-        engine=await engine_name(page, session),
     )
 
 

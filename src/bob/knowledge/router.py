@@ -10,8 +10,8 @@ from fastapi import APIRouter, File, Query, Response, UploadFile, status
 from bob.auth.deps import Principal, Require
 from bob.auth.permissions import Permission
 from bob.deps import SessionDep, SettingsDep
-from bob.knowledge import search, vectors
 from bob.knowledge import service as knowledge
+from bob.knowledge import vectors
 from bob.knowledge.schemas import (
     KnowledgeImportResult,
     KnowledgeIndexingJob,
@@ -24,6 +24,7 @@ from bob.knowledge.schemas import (
     KnowledgeSearchResult,
 )
 from bob.pagination import PageDep
+from bob.text import search
 
 router = APIRouter(tags=["knowledge"])
 

@@ -22,11 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bob import audit
 from bob.audit import Actor
 from bob.errors import NotFound, ValidationFailed
-from bob.knowledge import grounding, lexical, search, vectors
+from bob.knowledge import lexical, vectors
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
-from bob.knowledge.passage import Passage
 from bob.pagination import Cursor, Page
 from bob.settings import Settings
+from bob.text import grounding, search
+from bob.text.passage import Passage
 
 MAX_TITLE = 300
 MAX_CONTENT = 100_000
@@ -676,7 +677,7 @@ async def retrieve(
     Full-text candidates (knowledge/lexical.py, IDF-weighted coverage) and, when the question
     was embedded (`query_vector`, or `settings` to embed it here), the passages nearest in
     meaning are pooled; each gets both kinds of evidence and their fused score
-    (knowledge/grounding.py). `language` is the question's, when known."""
+    (text/grounding.py). `language` is the question's, when known."""
     if limit < 1 or not query.strip():
         return []
     if query_vector is None and settings is not None:

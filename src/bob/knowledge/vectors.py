@@ -34,8 +34,8 @@ from bob.jobs.runner import JobContext, JobFailed
 from bob.knowledge import embeddings
 from bob.knowledge.embeddings import EmbeddingError, Vector
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector, KnowledgeVersion
-from bob.knowledge.units import split_units
 from bob.settings import Settings
+from bob.text.units import split_units
 
 log = logging.getLogger("bob.knowledge")
 

@@ -1,5 +1,6 @@
 """Customer Portal: the assistant's persona (name, description, tone, system prompt), the other
-personas with which one is the default, and a preview of a reply in the persona being edited.
+personas with which one is the default. The preview of a reply in the persona being edited
+is served by chat/pages.py and shown on this page.
 
 The pages call the same services as /api/personas with the same permission (persona.manage).
 """
@@ -16,13 +17,11 @@ from pydantic import ValidationError
 
 from bob import audit
 from bob.auth.permissions import Permission
-from bob.chat import service as chat
-from bob.chat.service import Preview
 from bob.deps import SessionDep
 from bob.engines import service as engines
 from bob.engines.base import PersonaView
 from bob.errors import BobError, NotFound, ValidationFailed
-from bob.knowledge.pages import database, engine_name, preview_language
+from bob.knowledge.pages import engine_name
 from bob.personas import service as personas
 from bob.personas.models import Persona
 from bob.personas.schemas import PersonaUpdate
@@ -73,7 +72,7 @@ class PersonaForm:
         )
 
 
-async def _load(page: Page, session: SessionDep, persona_id: uuid.UUID | None) -> Persona:
+async def load(page: Page, session: SessionDep, persona_id: uuid.UUID | None) -> Persona:
     tenant_id = page.principal_required.tenant_id
     if persona_id is not None:
         return await personas.get_persona(
@@ -89,7 +88,7 @@ def _path(persona: Persona) -> str:
     return HOME if persona.is_default else f"{HOME}?id={persona.id}"
 
 
-async def _persona_page(
+async def render(
     page: Page,
     session: SessionDep,
     persona: Persona,
@@ -97,10 +96,11 @@ async def _persona_page(
     form: PersonaForm | None = None,
     status: int = 200,
     error: str | None = None,
-    question: str = "",
-    preview: Preview | None = None,
-    preview_error: str | None = None,
+    **preview: object,
 ) -> Response:
+    """The persona page. The preview of a reply in the form's persona (chat/pages.py: it runs
+    the chat pipeline, which stands on this package) adds its question, preview and
+    preview_error."""
     listed = await personas.list_personas(
         session=session, tenant_id=page.principal_required.tenant_id, limit=LIST_SIZE, cursor=None
     )
@@ -111,13 +111,11 @@ async def _persona_page(
         personas=listed.items,
         form=form or PersonaForm.of(persona),
         error=error,
-        question=question,
-        preview=preview,
-        preview_error=preview_error,
         engine=await engine_name(page, session),
         strictness=await engines.strictness_for(
             session=session, tenant_id=page.principal_required.tenant_id
         ),
+        **{"question": "", "preview": None, "preview_error": None, **preview},
     )
 
 
@@ -125,51 +123,7 @@ async def _persona_page(
 async def persona_page(
     page: Manager, session: SessionDep, id: Annotated[uuid.UUID | None, Query()] = None
 ) -> Response:
-    return await _persona_page(page, session, await _load(page, session, id))
-
-
-@router.post("/portal/persona/preview")
-async def preview(
-    page: Manager,
-    session: SessionDep,
-    persona_id: Annotated[uuid.UUID | None, Form()] = None,
-    name: Annotated[str, Form(max_length=TEXT_LIMIT)] = "",
-    description: Annotated[str, Form(max_length=TEXT_LIMIT)] = "",
-    tone: Annotated[str, Form(max_length=TEXT_LIMIT)] = "",
-    system_prompt: Annotated[str, Form(max_length=TEXT_LIMIT)] = "",
-    question: Annotated[str, Form(max_length=TEXT_LIMIT)] = "",
-) -> Response:
-    """A reply in the persona as the form has it now, saved or not; nothing is saved."""
-    form = PersonaForm(name, description, tone, system_prompt)
-    # The preview runs its own transactions; the request's session waits until it is done
-    # (on SQLite an open transaction would hold the write lock the charge needs).
-    try:
-        view = form.view()
-    except ValidationFailed as exc:
-        result: Preview | BobError = exc
-    else:
-        result = await attempt(
-            session,
-            chat.preview_reply(
-                db=database(page),
-                settings=page.settings,
-                tenant=page.principal_required.own_tenant,
-                message=question,
-                language=preview_language(page),
-                persona=view,
-            ),
-        )
-    refused = result if isinstance(result, BobError) else None
-    return await _persona_page(
-        page,
-        session,
-        await _load(page, session, persona_id),
-        form=form,
-        status=refused.status_code if refused else 200,
-        question=question,
-        preview=None if isinstance(result, BobError) else result,
-        preview_error=refused.message if refused else None,
-    )
+    return await render(page, session, await load(page, session, id))
 
 
 # Declared before /portal/persona/{persona_id}, which would otherwise take "strictness" for an id.
@@ -204,11 +158,11 @@ async def save(
 ) -> Response:
     form = PersonaForm(name, description, tone, system_prompt)
     principal = page.principal_required
-    persona = await _load(page, session, persona_id)
+    persona = await load(page, session, persona_id)
     try:
         body = form.checked()
     except ValidationFailed as exc:
-        return await _persona_page(
+        return await render(
             page, session, persona, form=form, status=exc.status_code, error=exc.message
         )
     result = await attempt(
@@ -222,8 +176,8 @@ async def save(
         ),
     )
     if isinstance(result, BobError):
-        persona = await _load(page, session, persona_id)
-        return await _persona_page(
+        persona = await load(page, session, persona_id)
+        return await render(
             page, session, persona, form=form, status=result.status_code, error=result.message
         )
     return page.redirect(

@@ -20,8 +20,8 @@ from bob.knowledge import jobs as knowledge_jobs
 from bob.knowledge import lexical
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk
-from bob.knowledge.search import ANALYZER_VERSION, Term
 from bob.settings import Settings
+from bob.text.search import ANALYZER_VERSION, Term
 from tests.conftest import FreshDatabase, make_settings
 from tests.factories import make_tenant
 from tests.integration.knowledge.conftest import Business

@@ -9,9 +9,9 @@ from sqlalchemy import func, select, text
 from bob.db.session import Database
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk
-from bob.knowledge.passage import Passage
-from bob.knowledge.search import query_terms
 from bob.settings import Settings
+from bob.text.passage import Passage
+from bob.text.search import query_terms
 from tests.factories import bearer, make_tenant
 from tests.integration.knowledge.conftest import Business
 

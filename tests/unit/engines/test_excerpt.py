@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from bob.engines.excerpt import excerpt
-from bob.knowledge import answer_types
-from bob.knowledge.search import index_tokens, question_terms
-from bob.knowledge.units import split_units
+from bob.text import answer_types
+from bob.text.search import index_tokens, question_terms
+from bob.text.units import split_units
 
 HOURS = """Our shop is open every day except public holidays. We are on Harbour Street, next to \
 the ferry terminal.

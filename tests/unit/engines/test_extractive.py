@@ -7,7 +7,7 @@ import pytest
 from bob.engines.base import EngineResult, TokenDelta, complete
 from bob.engines.extractive import ExtractiveEngine, select_passages, split_for_streaming
 from bob.engines.phrases import SUPPORTED_LANGUAGES, answer_intro
-from bob.knowledge.passage import Passage
+from bob.text.passage import Passage
 from tests.engines_data import (
     AVA,
     AVA_FORMAL,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 class Passage:
     """A retrieved piece of the tenant's knowledge.
 
-    `score` (0..1) is retrieval's fused evidence (knowledge/grounding.py), computed the
+    `score` (0..1) is retrieval's fused evidence (text/grounding.py), computed the
     same way on every database, so the extractive engine's decisions do not depend on it.
     """
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bob.knowledge import answer_types
+from bob.text import answer_types
 
 
 @pytest.mark.parametrize(

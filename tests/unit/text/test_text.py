@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from bob.knowledge.search import (
+from bob.text.search import (
     Term,
     coverage,
     detect_language,

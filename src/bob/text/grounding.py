@@ -18,9 +18,9 @@ import math
 from collections.abc import Sequence
 from typing import Literal
 
-from bob.knowledge import answer_types
-from bob.knowledge.passage import Passage
-from bob.knowledge.search import analyser_language, guess_language
+from bob.text import answer_types
+from bob.text.passage import Passage
+from bob.text.search import analyser_language, guess_language
 
 Strictness = Literal["strict", "balanced", "helpful"]
 STRICTNESS: tuple[Strictness, ...] = ("strict", "balanced", "helpful")

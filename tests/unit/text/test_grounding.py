@@ -5,8 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from bob.knowledge import grounding
-from bob.knowledge.passage import Passage
+from bob.text import grounding
+from bob.text.passage import Passage
 
 ITEM_A, ITEM_B = uuid.uuid4(), uuid.uuid4()
 
