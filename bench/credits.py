@@ -19,6 +19,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.anonymous import service as anonymous
 from bob.billing import subscriptions
 from bob.billing.models import CreditEntry
@@ -27,7 +28,6 @@ from bob.db.session import Database
 from bob.knowledge import service as knowledge
 from bob.main import create_app
 from bob.settings import Settings
-from bob.tenants import service as tenants
 
 CONCURRENT = 80
 BALANCE = 50
@@ -36,7 +36,7 @@ SEQUENTIAL = 40
 
 async def _tenant(db: Database, settings: Settings, business_id: str, balance: int) -> uuid.UUID:
     async with db.transaction() as session:
-        created = await tenants.create_tenant(
+        created = await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name=business_id,

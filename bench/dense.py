@@ -21,13 +21,13 @@ import numpy as np
 from sqlalchemy import insert
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.db import migrate
 from bob.db.session import Database
 from bob.knowledge import embeddings, vectors
 from bob.knowledge.embeddings import LocalEmbedder
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
 from bob.settings import Settings
-from bob.tenants import service as tenants
 
 MATRIX_ROWS = 50_000
 TOP = 20
@@ -95,7 +95,7 @@ async def _matrix(data_dir: Path) -> dict[str, float]:
     db = Database.of(settings)
     try:
         async with db.transaction() as session:
-            created = await tenants.create_tenant(
+            created = await accounts.create_tenant(
                 session=session,
                 actor=audit.CLI,
                 name="Bench Shop",

@@ -28,11 +28,11 @@ from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.db import migrate
 from bob.db.session import Database
 from bob.knowledge import service as knowledge
 from bob.settings import Settings
-from bob.tenants import service as tenants
 
 LARGE = 10_000
 SMALL_TENANTS, SMALL = 40, 250
@@ -71,7 +71,7 @@ def _csv(rng: random.Random, words: list[str], weights: list[float], rows: int) 
 
 async def _tenant(db: Database, settings: Settings, name: str) -> uuid.UUID:
     async with db.transaction() as session:
-        made = await tenants.create_tenant(
+        made = await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name=name,

@@ -62,6 +62,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import lexical as generated
 from bob import audit
+from bob.accounts import service as accounts
 from bob.db import migrate
 from bob.db.session import Database
 from bob.knowledge import embeddings, vectors
@@ -70,7 +71,6 @@ from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeChunk, KnowledgeItem, KnowledgeVector
 from bob.main import create_app
 from bob.settings import Settings
-from bob.tenants import service as tenants
 from bob.text import search
 
 Vectors = npt.NDArray[np.float32]
@@ -375,7 +375,7 @@ async def _tenant(
     business_id = f"scale-{name}-{uuid.uuid4().hex[:6]}"
     email = f"owner@{business_id}.example.com"
     async with db.transaction() as session:
-        made = await tenants.create_tenant(
+        made = await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name=f"Kettle & Leaf ({name})",

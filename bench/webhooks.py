@@ -28,12 +28,12 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.db import migrate, wakeups
 from bob.db.session import Database
 from bob.events import outbox
 from bob.events.models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 from bob.settings import Settings
-from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks
 from bob.webhooks import signing
@@ -246,7 +246,7 @@ class Hooked:
 async def _hooked(db: Database, settings: Settings, receiver: Receiver, label: str) -> Hooked:
     """A tenant of its own whose one endpoint points at the receiver under /label."""
     async with db.transaction() as session:
-        created = await tenants.create_tenant(
+        created = await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name=label,

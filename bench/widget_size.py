@@ -14,11 +14,11 @@ from pathlib import Path
 import httpx
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.db import migrate
 from bob.db.session import Database
 from bob.main import create_app
 from bob.settings import Settings
-from bob.tenants import service as tenants
 
 BUDGET = 15 * 1024
 
@@ -30,7 +30,7 @@ async def _measure(data_dir: Path) -> dict[str, tuple[int, int]]:
     await asyncio.to_thread(migrate.upgrade, settings)
     db = Database.of(settings)
     async with db.transaction() as session:
-        created = await tenants.create_tenant(
+        created = await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name="Bench Shop",

@@ -9,12 +9,12 @@ from typing import Any
 import httpx
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.auth import service as auth
 from bob.auth.models import User
 from bob.auth.permissions import Role
 from bob.db.session import Database
 from bob.settings import Settings
-from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
 
 PASSWORD = "correct horse battery"
@@ -37,7 +37,7 @@ async def make_tenant(
     business_id = unique("biz")
     email = f"owner@{business_id}.example.com"
     async with db.transaction() as session:
-        created = await tenants.create_tenant(
+        created = await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name=name or business_id.title(),
@@ -54,7 +54,7 @@ async def make_member(
 ) -> User:
     email = email or f"{role.value}-{uuid.uuid4().hex[:6]}@{tenant.business_id}.example.com"
     async with db.transaction() as session:
-        user, _ = await tenants.add_member(
+        user, _ = await accounts.add_member(
             session=session,
             tenant_id=tenant.id,
             actor=audit.CLI,

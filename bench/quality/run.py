@@ -59,6 +59,7 @@ from typing import Any, Literal
 import httpx
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.db import migrate
 from bob.db.session import Database
 from bob.engines import phrases
@@ -66,7 +67,6 @@ from bob.engines.base import PersonaView
 from bob.knowledge import jobs as knowledge_jobs
 from bob.main import create_app
 from bob.settings import Settings
-from bob.tenants import service as tenants
 from bob.webhooks.worker import Worker
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -275,7 +275,7 @@ async def set_up(
     business_id = f"q-{business.id}-{uuid.uuid4().hex[:6]}"
     email = f"owner@{business_id}.example.com"
     async with db.transaction() as session:
-        await tenants.create_tenant(
+        await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name=business.name,

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bob import audit
 from bob import demo as demo_data
+from bob.accounts import service as accounts
 from bob.auth import service as auth
 from bob.billing import pricebook
 from bob.db import migrate as migrations
@@ -87,7 +88,7 @@ def _prepare_database(settings: Settings, *, apply: bool) -> None:
 
     async def work(db: Database) -> None:
         async with db.transaction() as session:
-            await tenants.ensure_platform_tenant(session=session, settings=settings)
+            await accounts.ensure_platform_tenant(session=session, settings=settings)
 
     _run(settings, work)
 
@@ -248,9 +249,9 @@ def tenant_create(
     settings = _settings()
     _check_email(owner_email, "--owner-email")
 
-    async def work(db: Database) -> tenants.NewTenant:
+    async def work(db: Database) -> accounts.NewTenant:
         async with db.transaction() as session:
-            return await tenants.create_tenant(
+            return await accounts.create_tenant(
                 session=session,
                 actor=audit.CLI,
                 name=name,

@@ -6,13 +6,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.auth import service as auth
 from bob.auth.permissions import Role
 from bob.demo_shop import shop_origins
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
 from bob.settings import Settings
-from bob.tenants import service as tenants
 from bob.tenants.models import Plan, Tenant
 from bob.widget import service as widget
 
@@ -118,7 +118,7 @@ async def ensure_demo(*, session: AsyncSession, settings: Settings) -> Tenant:
     )
     tenant = await session.scalar(select(Tenant).where(Tenant.business_id == BUSINESS_ID))
     if tenant is None:
-        created = await tenants.create_tenant(
+        created = await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name=BUSINESS_NAME,
@@ -129,7 +129,7 @@ async def ensure_demo(*, session: AsyncSession, settings: Settings) -> Tenant:
             owner_name="Demo Owner",
         )
         tenant = created.tenant
-        await tenants.add_member(
+        await accounts.add_member(
             session=session,
             tenant_id=tenant.id,
             actor=audit.CLI,

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from bob import __version__, audit, demo, openapi
+from bob.accounts.router import router as accounts_router
 from bob.admin.router import router as mission_control_router
 from bob.analytics.router import router as analytics_router
 from bob.anonymous.router import router as anonymous_router
@@ -44,7 +45,6 @@ from bob.portal.router import router as portal_router
 from bob.ratelimit import RateLimiter, make_storage
 from bob.settings import Settings
 from bob.tenants.models import Tenant
-from bob.tenants.router import router as tenants_router
 from bob.web import page as web
 from bob.webhooks.router import router as webhooks_router
 from bob.webhooks.worker import Worker
@@ -214,7 +214,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     app.include_router(health_router)
     app.include_router(auth_router)
-    app.include_router(tenants_router)
+    app.include_router(accounts_router)
     app.include_router(audit_router)
     app.include_router(portal_router)
     app.include_router(knowledge_router)

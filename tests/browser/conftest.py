@@ -24,13 +24,13 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.auth import service as auth
 from bob.db import migrate
 from bob.db.session import Database
 from bob.knowledge import service as knowledge
 from bob.main import create_app
 from bob.settings import Settings
-from bob.tenants import service as tenants
 from bob.widget import service as widget
 from tests.conftest import IN_CI, make_settings
 
@@ -142,7 +142,7 @@ async def _seed(settings: Settings, shop_origin: str) -> tuple[str, str]:
     db = Database.of(settings)
     try:
         async with db.transaction() as session:
-            created = await tenants.create_tenant(
+            created = await accounts.create_tenant(
                 session=session,
                 actor=audit.CLI,
                 name="Trail Outfitters",

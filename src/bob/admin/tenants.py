@@ -11,6 +11,8 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from bob import audit
+from bob.accounts import service as accounts
+from bob.accounts.schemas import TenantCreate
 from bob.auth import passwords
 from bob.auth.permissions import Permission
 from bob.billing import metering, pricebook, subscriptions
@@ -22,7 +24,6 @@ from bob.errors import BobError, NotFound
 from bob.pagination import Cursor
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant, TenantStatus
-from bob.tenants.schemas import TenantCreate
 from bob.web.page import MissionControlPage, Page, attempt, validation_message
 
 router = APIRouter(include_in_schema=False)
@@ -126,7 +127,7 @@ async def create_tenant(
         return await _new_form(page, session, form, status=422, error=validation_message(exc))
     created = await attempt(
         session,
-        tenants.create_tenant(
+        accounts.create_tenant(
             session=session,
             actor=page.principal_required.actor,
             name=body.name,
@@ -154,7 +155,7 @@ async def create_tenant(
                 "Created {name}. Send the owner this invite link; it is shown only now.",
                 name=tenant.name,
             ),
-            invite_url=tenants.invite_url(page.settings, created.invite_token),
+            invite_url=accounts.invite_url(page.settings, created.invite_token),
         )
     return page.redirect(
         f"/mission-control/tenants/{tenant.id}",
@@ -199,10 +200,12 @@ async def _render_tenant(
     subscription = usage.subscription
     version = await pricebook.get_version(session=session, version=subscription.pricebook_version)
     terms = pricebook.terms_of(version)
-    members = await tenants.list_members(
+    members = await accounts.list_members(
         session=session, tenant_id=tenant.id, limit=RECENT, cursor=None
     )
-    pending = await tenants.pending_invites(session=session, user_ids=[u.id for u in members.items])
+    pending = await accounts.pending_invites(
+        session=session, user_ids=[u.id for u in members.items]
+    )
     ledger = await metering.ledger(
         session=session, tenant_id=tenant.id, limit=RECENT, before_id=None
     )
@@ -299,7 +302,7 @@ async def change_plan(
     tid = (await _load(page, session, tenant_id)).id
     result = await attempt(
         session,
-        tenants.update_tenant(
+        accounts.update_tenant(
             session=session,
             actor=page.principal_required.actor,
             tenant_id=tid,

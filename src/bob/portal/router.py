@@ -11,6 +11,9 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from bob.accounts import pages as team
+from bob.accounts import service as accounts
+from bob.accounts.schemas import SignupRequest
 from bob.analytics import reports
 from bob.analytics import service as analytics
 from bob.auth import passwords
@@ -27,9 +30,6 @@ from bob.governance import pages as audit
 from bob.knowledge import pages as knowledge_pages
 from bob.knowledge import service as knowledge
 from bob.personas import pages as persona
-from bob.tenants import pages as team
-from bob.tenants import service as tenants
-from bob.tenants.schemas import SignupRequest
 from bob.web.page import (
     PORTAL,
     Page,
@@ -118,7 +118,7 @@ async def signup_submit(
         return await again(422, validation_message(exc))
     ip = client_ip(page.request)
     try:
-        await tenants.sign_up(
+        await accounts.sign_up(
             session=session,
             settings=settings,
             limiter=limiter,
@@ -231,7 +231,7 @@ async def accept_invite_form(
     await check_form_token(page)
     request = page.request
     try:
-        user = await tenants.accept_invite(
+        user = await accounts.accept_invite(
             session=session,
             token=token,
             password=password,

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.anonymous import service as anonymous
 from bob.billing import subscriptions
 from bob.billing.models import CreditEntry
@@ -24,7 +25,6 @@ from bob.db.session import Database
 from bob.knowledge import service as knowledge
 from bob.main import create_app
 from bob.settings import Settings
-from bob.tenants import service as tenants
 from tests.conftest import PUBLIC_URL, FreshDatabase
 
 BALANCE = 50
@@ -46,7 +46,7 @@ async def metered(fresh_database: FreshDatabase) -> AsyncIterator[Metered]:
     await asyncio.to_thread(migrate.upgrade, settings)
     db = Database.of(settings)
     async with db.transaction() as session:
-        created = await tenants.create_tenant(
+        created = await accounts.create_tenant(
             session=session,
             actor=audit.CLI,
             name="Busy Shop",

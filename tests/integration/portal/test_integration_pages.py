@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import update
 
 from bob import audit
+from bob.accounts import service as accounts
 from bob.auth.permissions import Role
 from bob.billing import subscriptions
 from bob.db.session import Database
@@ -21,7 +22,6 @@ from bob.db.types import utcnow
 from bob.events.models import WebhookDelivery, WebhookEndpoint
 from bob.main import create_app
 from bob.settings import Settings
-from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
 from bob.webhooks import endpoints as webhooks
 from bob.webhooks import signing
@@ -67,7 +67,7 @@ async def _add_endpoint(
 
 async def _members(db: Database, tenant: Tenant) -> dict[str, str]:
     async with db.transaction() as session:
-        found = await tenants.list_members(
+        found = await accounts.list_members(
             session=session, tenant_id=tenant.id, limit=100, cursor=None
         )
         return {u.email: u.role for u in found.items}

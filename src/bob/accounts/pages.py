@@ -14,14 +14,14 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from bob.accounts import service as accounts
+from bob.accounts.schemas import MemberCreate
 from bob.auth.models import User
 from bob.auth.permissions import TENANT_ROLES, Permission, Role
 from bob.billing import metering
 from bob.deps import SessionDep
 from bob.errors import BobError
 from bob.pagination import Cursor
-from bob.tenants import service as tenants
-from bob.tenants.schemas import MemberCreate
 from bob.web import reveal
 from bob.web.page import N_, Page, PortalPage, attempt
 
@@ -61,13 +61,15 @@ async def _team_page(
     cursor: str | None = None,
 ) -> Response:
     tenant_id = page.principal_required.tenant_id
-    members = await tenants.list_members(
+    members = await accounts.list_members(
         session=session,
         tenant_id=tenant_id,
         limit=PAGE_SIZE,
         cursor=Cursor.decode(cursor) if cursor else None,
     )
-    pending = await tenants.pending_invites(session=session, user_ids=[u.id for u in members.items])
+    pending = await accounts.pending_invites(
+        session=session, user_ids=[u.id for u in members.items]
+    )
     used = await metering.usage(session=session, tenant_id=tenant_id)
     shown = reveal.take(page) if status == 200 else {}
     response = page.render(
@@ -127,7 +129,7 @@ async def invite_member(
     principal = page.principal_required
     result = await attempt(
         session,
-        tenants.add_member(
+        accounts.add_member(
             session=session,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
@@ -153,7 +155,7 @@ async def invite_member(
             page,
             response,
             HOME,
-            invite_url=tenants.invite_url(page.settings, token),
+            invite_url=accounts.invite_url(page.settings, token),
             email=user.email,
         )
     return response
@@ -161,7 +163,7 @@ async def invite_member(
 
 async def _load(page: Page, session: SessionDep, user_id: uuid.UUID) -> User:
     """Another business's member is a 404 page, not a refusal on this one."""
-    return await tenants.get_member(
+    return await accounts.get_member(
         session=session, tenant_id=page.principal_required.tenant_id, user_id=user_id
     )
 
@@ -185,7 +187,7 @@ async def change_role(
     principal = page.principal_required
     result = await attempt(
         session,
-        tenants.update_member(
+        accounts.update_member(
             session=session,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
@@ -214,7 +216,7 @@ async def set_active(
     principal = page.principal_required
     result = await attempt(
         session,
-        tenants.update_member(
+        accounts.update_member(
             session=session,
             tenant_id=principal.tenant_id,
             actor=principal.actor,
@@ -240,7 +242,7 @@ async def remove_member(page: Manager, session: SessionDep, user_id: uuid.UUID) 
     principal = page.principal_required
     result = await attempt(
         session,
-        tenants.remove_member(
+        accounts.remove_member(
             session=session,
             tenant_id=principal.tenant_id,
             actor=principal.actor,

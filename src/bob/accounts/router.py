@@ -7,15 +7,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from bob.auth.deps import Principal, Require
-from bob.auth.models import User
-from bob.auth.permissions import Permission
-from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
-from bob.openapi import problems
-from bob.pagination import PageDep
-from bob.tenants import service as tenants
-from bob.tenants.models import TenantStatus
-from bob.tenants.schemas import (
+from bob.accounts import service as accounts
+from bob.accounts.schemas import (
     InviteAccept,
     MemberCreate,
     MemberCreated,
@@ -29,6 +22,14 @@ from bob.tenants.schemas import (
     TenantRead,
     TenantUpdate,
 )
+from bob.auth.deps import Principal, Require
+from bob.auth.models import User
+from bob.auth.permissions import Permission
+from bob.deps import LimiterDep, SessionDep, SettingsDep, client_ip, request_id
+from bob.openapi import problems
+from bob.pagination import PageDep
+from bob.tenants import service as tenants
+from bob.tenants.models import TenantStatus
 
 router = APIRouter()
 
@@ -69,7 +70,7 @@ async def admin_list_tenants(
 async def admin_create_tenant(
     body: TenantCreate, principal: TenantsManager, session: SessionDep, settings: SettingsDep
 ) -> TenantCreated:
-    created = await tenants.create_tenant(
+    created = await accounts.create_tenant(
         session=session,
         actor=principal.actor,
         name=body.name,
@@ -83,7 +84,7 @@ async def admin_create_tenant(
     return TenantCreated(
         tenant=TenantRead.model_validate(created.tenant),
         owner=_member(created.owner, pending=token is not None),
-        invite_url=tenants.invite_url(settings, token) if token else None,
+        invite_url=accounts.invite_url(settings, token) if token else None,
     )
 
 
@@ -101,7 +102,7 @@ async def admin_update_tenant(
     principal: TenantsManager,
     session: SessionDep,
 ) -> TenantRead:
-    tenant = await tenants.update_tenant(
+    tenant = await accounts.update_tenant(
         session=session,
         actor=principal.actor,
         tenant_id=tenant_id,
@@ -155,7 +156,7 @@ async def signup(
     settings: SettingsDep,
     limiter: LimiterDep,
 ) -> TenantCreated:
-    created = await tenants.sign_up(
+    created = await accounts.sign_up(
         session=session,
         settings=settings,
         limiter=limiter,
@@ -175,7 +176,7 @@ async def accept_invite(
     request: Request,
     session: SessionDep,
 ) -> MemberRead:
-    user = await tenants.accept_invite(
+    user = await accounts.accept_invite(
         session=session,
         token=token,
         password=body.password,
@@ -191,10 +192,10 @@ async def accept_invite(
 
 @router.get("/api/customers/team", tags=["team"])
 async def list_team(principal: TeamManager, session: SessionDep, page: PageDep) -> MemberPage:
-    result = await tenants.list_members(
+    result = await accounts.list_members(
         session=session, tenant_id=principal.tenant_id, limit=page.limit, cursor=page.cursor
     )
-    pending = await tenants.pending_invites(session=session, user_ids=[u.id for u in result.items])
+    pending = await accounts.pending_invites(session=session, user_ids=[u.id for u in result.items])
     return MemberPage(
         items=[_member(u, pending=u.id in pending) for u in result.items],
         next_cursor=result.next_cursor,
@@ -210,7 +211,7 @@ async def list_team(principal: TeamManager, session: SessionDep, page: PageDep) 
 async def add_team_member(
     body: MemberCreate, principal: TeamManager, session: SessionDep, settings: SettingsDep
 ) -> MemberCreated:
-    user, token = await tenants.add_member(
+    user, token = await accounts.add_member(
         session=session,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
@@ -222,7 +223,7 @@ async def add_team_member(
     )
     return MemberCreated(
         **_member(user, pending=token is not None).model_dump(),
-        invite_url=tenants.invite_url(settings, token) if token else None,
+        invite_url=accounts.invite_url(settings, token) if token else None,
     )
 
 
@@ -233,7 +234,7 @@ async def update_team_member(
     principal: TeamManager,
     session: SessionDep,
 ) -> MemberRead:
-    user = await tenants.update_member(
+    user = await accounts.update_member(
         session=session,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
@@ -257,7 +258,7 @@ async def remove_team_member(
     principal: TeamManager,
     session: SessionDep,
 ) -> Response:
-    await tenants.remove_member(
+    await accounts.remove_member(
         session=session,
         tenant_id=principal.tenant_id,
         actor=principal.actor,
