@@ -5,6 +5,7 @@ names the cycle itself, package by package, with the imports that close it."""
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
 
 import grimp
 
@@ -48,7 +49,7 @@ def test_no_import_cycle_between_packages() -> None:
     assert ("chat", "knowledge") in edges  # the graph is bob's own, read from its source
     cycles = _cycles(edges)
     explained = [
-        " → ".join(cycle) + ": " + "; ".join(edges[a, b][0] for a, b in zip(cycle, cycle[1:]))
+        " → ".join(cycle) + ": " + "; ".join(edges[a, b][0] for a, b in pairwise(cycle))
         for cycle in cycles
     ]
     assert explained == []
