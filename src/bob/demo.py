@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bob import audit
+from bob import audit, demo_platform
 from bob.accounts import service as accounts
 from bob.auth import service as auth
 from bob.auth.permissions import Role
@@ -13,6 +13,7 @@ from bob.demo_shop import shop_origins
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
 from bob.settings import Settings
+from bob.tenants import service as tenants
 from bob.tenants.models import Plan, Tenant
 from bob.widget import service as widget
 
@@ -166,4 +167,10 @@ async def ensure_demo(*, session: AsyncSession, settings: Settings) -> Tenant:
             label=None,
             allowed_origins=wanted,
         )
+    platform = await tenants.get_tenant_by_business_id(
+        session=session, business_id=settings.platform_business_id
+    )
+    await demo_platform.ensure_platform_knowledge(
+        session=session, settings=settings, tenant=platform
+    )
     return tenant

@@ -13,10 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import select
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bob import __version__, audit, demo, openapi
+from bob import __version__, audit, openapi
 from bob.accounts.router import router as accounts_router
 from bob.admin.router import router as mission_control_router
 from bob.analytics.router import router as analytics_router
@@ -44,7 +43,6 @@ from bob.personas.router import router as personas_router
 from bob.portal.router import router as portal_router
 from bob.ratelimit import RateLimiter, make_storage
 from bob.settings import Settings
-from bob.tenants.models import Tenant
 from bob.web import page as web
 from bob.webhooks.router import router as webhooks_router
 from bob.webhooks.worker import Worker
@@ -243,22 +241,15 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     @app.get("/", include_in_schema=False)
     async def index(request: Request) -> HTMLResponse:
         templates: Jinja2Templates = request.app.state.templates
-        # The chat box talks to the demo business when there is one, else to the platform.
-        async with db.transaction() as session:
-            shop = await session.scalar(
-                select(Tenant).where(
-                    Tenant.business_id == demo.BUSINESS_ID, Tenant.status == "active"
-                )
-            )
+        # The installation's own site: its chat box is door 1 for the platform tenant, whose
+        # knowledge the platform admins keep in Mission Control (`bob demo` writes some).
         return templates.TemplateResponse(
             request,
             "index.html",
             {
                 "platform_name": "Bob",
                 "version": __version__,
-                "business_id": shop.business_id if shop else None,
-                "chat_business": shop.name if shop else "Bob",
-                "chat_name": shop.name if shop else "Bob",
+                "business_id": settings.platform_business_id,
             },
         )
 

@@ -510,9 +510,24 @@ async def test_demo_twice_is_idempotent_and_its_logins_work(
         assert as_admin.status_code == 200, as_admin.text
         as_owner = await login(client, "/api/customers/auth/login", *DEMO_OWNER)
         assert as_owner.status_code == 200, as_owner.text
-        # The page at / talks to the demo shop through door 1, and its knowledge answers.
+        # The page at / is the platform's own site: door 1 for the platform tenant, which
+        # knows about Bob, with the plans as the published pricebook has them.
         page = await client.get("/")
-        assert 'data-business-id="demo-shop"' in page.text
+        platform = re.search(r'data-business-id="([a-z0-9-]+)"', page.text)
+        assert platform is not None
+        pricebook = (await client.get("/api/pricebook")).json()
+        pro = next(p for p in pricebook["plans"] if p["code"] == "pro")
+        price = f"{pro['monthly_price_cents'] / 100:,.2f} {pricebook['currency']}"
+        for question, expected in [
+            ("How much is the Pro plan?", price),
+            ("How do I add Bob to my site?", "embed code"),
+        ]:
+            about_bob = await client.post(
+                "/api/chat", json={"message": question, "business_id": platform.group(1)}
+            )
+            assert about_bob.status_code == 200, about_bob.text
+            assert expected in about_bob.json()["reply"], (question, about_bob.json())
+        # The demo shop's knowledge answers through door 1 with its business id.
         answer = await client.post(
             "/api/chat",
             json={"message": "How long does standard delivery take?", "business_id": "demo-shop"},

@@ -18,9 +18,14 @@ from bob.auth.permissions import Permission
 from bob.billing import metering, pricebook, subscriptions
 from bob.billing.pages import plan_options
 from bob.billing.schemas import CreditAdjustment
-from bob.deps import SessionDep
+from bob.chat import conversations
+from bob.chat import service as chat
+from bob.chat.models import Channel
+from bob.chat.pages import ROLE_LABELS
+from bob.deps import SessionDep, get_database
 from bob.engines import service as engines
 from bob.errors import BobError, NotFound
+from bob.governance.guardrails import MAX_MESSAGE_CHARS
 from bob.pagination import Cursor
 from bob.tenants import service as tenants
 from bob.tenants.models import Tenant, TenantStatus
@@ -377,3 +382,109 @@ async def adjust_credits(
             balance=page.translator.number(result),
         ),
     )
+
+
+# ---- trying the business's Bob ----------------------------------------------------------------
+# A door-3 conversation with the tenant's assistant, as its own team has (support, sales demos):
+# charged to no one, marked as a preview in the transcript, recorded in both audit logs.
+
+Tryer = Annotated[Page, MissionControlPage(Permission.CHAT_MANAGE)]
+
+
+def _try_path(tenant: Tenant, session_id: str) -> str:
+    return f"/mission-control/tenants/{tenant.id}/try/{session_id}"
+
+
+@router.post("/mission-control/tenants/{tenant_id}/try")
+async def start_preview(page: Tryer, session: SessionDep, tenant_id: str) -> Response:
+    tenant = await _load(page, session, tenant_id)
+    conversation = await conversations.start_console_session(
+        session=session,
+        tenant=tenant.ensure_serving(),
+        visitor={},
+        metadata={},
+        language=page.language.split("-")[0],
+        preview_for=page.principal_required,
+    )
+    return page.redirect(_try_path(tenant, conversation.session_id))
+
+
+async def _render_preview(
+    page: Page,
+    session: SessionDep,
+    tenant_id: str,
+    session_id: str,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    message: str = "",
+) -> Response:
+    tenant = await _load(page, session, tenant_id)
+    conversation = await conversations.get_preview(
+        session=session, tenant_id=tenant.id, session_id=session_id
+    )
+    messages = await conversations.transcript(session=session, conversation=conversation)
+    return page.render(
+        "admin/try.html",
+        status=status,
+        tenant=tenant,
+        conversation=conversation,
+        messages=messages,
+        names=await conversations.author_names(session=session, messages=messages),
+        role_labels={role: page.t(label) for role, label in ROLE_LABELS.items()},
+        can_edit_knowledge=False,
+        error=error,
+        message=message,
+        max_message=MAX_MESSAGE_CHARS,
+    )
+
+
+@router.get("/mission-control/tenants/{tenant_id}/try/{session_id}")
+async def preview_page(
+    page: Tryer, session: SessionDep, tenant_id: str, session_id: str
+) -> Response:
+    return await _render_preview(page, session, tenant_id, session_id)
+
+
+@router.post("/mission-control/tenants/{tenant_id}/try/{session_id}")
+async def preview_message(
+    page: Tryer,
+    session: SessionDep,
+    tenant_id: str,
+    session_id: str,
+    message: Annotated[str, Form(max_length=4 * MAX_MESSAGE_CHARS)] = "",
+) -> Response:
+    db = get_database(page.request)
+    # The pipeline runs its own transactions, so the request's stays unused until it is done
+    # (on SQLite an open transaction would hold the write lock the reply needs).
+    async with db.transaction() as checking:
+        tenant = await _load(page, checking, tenant_id)
+        await conversations.get_preview(
+            session=checking, tenant_id=tenant.id, session_id=session_id
+        )
+    result = await attempt(
+        session,
+        chat.answer(
+            db=db,
+            settings=page.settings,
+            chat=chat.ChatInput(
+                tenant=tenant,
+                channel=Channel.CONSOLE,
+                message=message,
+                session_id=session_id,
+                language=page.language.split("-")[0],
+                free=True,
+            ),
+        ),
+    )
+    if isinstance(result, BobError):
+        return await _render_preview(
+            page,
+            session,
+            tenant_id,
+            session_id,
+            status=result.status_code,
+            error=result.message,
+            message=message,
+        )
+    return page.redirect(_try_path(tenant, session_id))

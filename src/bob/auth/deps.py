@@ -18,6 +18,7 @@ from bob.auth.permissions import Permission, permissions_for
 from bob.deps import Caller, SettingsDep, client_ip, get_database, lets_in, request_id
 from bob.errors import Forbidden, Unauthorized
 from bob.settings import Settings
+from bob.tenants import service as tenants
 from bob.tenants.models import Tenant
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -30,21 +31,24 @@ class Principal:
     via: Literal["bearer", "cookie"]
     permissions: frozenset[Permission]
     actor: Actor
-
-    @property
-    def tenant(self) -> Tenant | None:
-        return self.user.tenant
+    # The tenant the caller acts for: a team member's own business, or for a platform admin
+    # the platform tenant (the installation's own front office). Never taken from a body.
+    tenant: Tenant | None
 
     @property
     def tenant_id(self) -> uuid.UUID:
-        """The caller's tenant; only reached behind a tenant permission, which admins lack."""
+        """The tenant the caller acts for; only reached behind a tenant permission."""
         return self.own_tenant.id
 
     @property
     def own_tenant(self) -> Tenant:
-        if self.user.tenant is None:
+        if self.tenant is None:
             raise Forbidden("this endpoint is for a business's team members")
-        return self.user.tenant
+        return self.tenant
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return bool(self.user.is_platform_admin)
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -66,7 +70,12 @@ async def principal_for_token(
     # keep this read open, and SQLite takes its write lock when a transaction starts.
     async with get_database(request).transaction() as session:
         auth_session = await auth.resolve_token(session=session, settings=settings, token=token)
-    user = auth_session.user
+        user = auth_session.user
+        tenant = user.tenant
+        if user.is_platform_admin:
+            tenant = await tenants.get_tenant_by_business_id(
+                session=session, business_id=settings.platform_business_id
+            )
     return Principal(
         user=user,
         auth_session=auth_session,
@@ -79,6 +88,7 @@ async def principal_for_token(
             ip=client_ip(request),
             request_id=request_id(request),
         ),
+        tenant=tenant,
     )
 
 

@@ -35,6 +35,20 @@ class Permission(StrEnum):
 
 
 P = Permission
+# What platform admins do for the platform tenant (its own front office: the chat page at /,
+# its knowledge, persona, widget and webhooks), through the same API and pages as a business.
+FRONT_OFFICE = frozenset(
+    {
+        P.CHAT_MANAGE,
+        P.CHAT_READ,
+        P.PERSONA_MANAGE,
+        P.KNOWLEDGE_MANAGE,
+        P.WIDGET_MANAGE,
+        P.WEBHOOK_MANAGE,
+        P.AUDIT_READ,
+        P.ANALYTICS_READ,
+    }
+)
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(
         {
@@ -69,7 +83,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     # Answers visitors and keeps the knowledge current.
     Role.AGENT: frozenset({P.CHAT_MANAGE, P.CHAT_READ, P.KNOWLEDGE_MANAGE, P.ANALYTICS_READ}),
     Role.VIEWER: frozenset({P.CHAT_READ, P.BILLING_READ, P.ANALYTICS_READ}),
-    Role.PLATFORM_ADMIN: frozenset({P.TENANTS_MANAGE, P.PRICEBOOK_MANAGE, P.PLATFORM_READ}),
+    Role.PLATFORM_ADMIN: frozenset({P.TENANTS_MANAGE, P.PRICEBOOK_MANAGE, P.PLATFORM_READ})
+    | FRONT_OFFICE,
 }
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob import audit
 from bob.audit import Actor
+from bob.auth.deps import Principal
 from bob.auth.models import User
 from bob.auth.permissions import Permission, permissions_for
 from bob.chat import lifecycle
@@ -19,6 +20,7 @@ from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
 from bob.governance import guardrails
 from bob.pagination import Cursor, Page, like_pattern
+from bob.personas import service as personas
 from bob.tenants.models import Tenant
 
 
@@ -163,10 +165,13 @@ async def start_console_session(
     visitor: dict[str, object],
     metadata: dict[str, object],
     language: str,
+    preview_for: Principal | None = None,
 ) -> Conversation:
-    """Door 3's `POST /api/chat/session`: a conversation the caller then writes into."""
-    from bob.personas import service as personas
+    """Door 3's `POST /api/chat/session`: a conversation the caller then writes into.
 
+    `preview_for`: a platform admin trying this business's Bob (support, a sales demo). The
+    transcript opens with a note saying so, the replies are charged to no one, and both the
+    business's audit log and the platform's record it."""
     persona = await personas.get_default(session=session, tenant_id=tenant.id)
     conversation = Conversation(
         tenant_id=tenant.id,
@@ -180,7 +185,51 @@ async def start_console_session(
     )
     session.add(conversation)
     await lifecycle.started(session, tenant, conversation)
+    if preview_for is not None:
+        await _mark_preview(session, tenant, conversation, preview_for)
     return conversation
+
+
+async def get_preview(
+    *, session: AsyncSession, tenant_id: uuid.UUID, session_id: str
+) -> Conversation:
+    conversation = await get_by_session(session=session, tenant_id=tenant_id, session_id=session_id)
+    if conversation.channel != Channel.CONSOLE or "preview_by" not in conversation.metadata_:
+        raise NotFound(
+            f"no preview conversation {session_id!r}: open one with POST /api/chat/session "
+            "and this business_id"
+        )
+    return conversation
+
+
+PREVIEW_NOTE = (
+    "Preview: {email}, a platform admin, is trying this business's Bob from Mission Control. "
+    "Its replies are not charged."
+)
+
+
+async def _mark_preview(
+    session: AsyncSession, tenant: Tenant, conversation: Conversation, admin: Principal
+) -> None:
+    conversation.metadata_ = {**conversation.metadata_, "preview_by": admin.user.email}
+    session.add(
+        Message(
+            tenant_id=tenant.id,
+            conversation_id=conversation.id,
+            role=Role.SYSTEM,
+            content=PREVIEW_NOTE.format(email=admin.user.email),
+            created_at=utcnow(),
+        )
+    )
+    for log in (tenant.id, admin.tenant_id):
+        await audit.record(
+            session,
+            log,
+            admin.actor,
+            "chat.preview_started",
+            target=("conversation", conversation.id),
+            data={"business_id": tenant.business_id, "session_id": conversation.session_id},
+        )
 
 
 async def operator_reply(

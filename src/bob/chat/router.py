@@ -15,10 +15,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob.anonymous import challenge
 from bob.anonymous.schemas import ChallengeRead
-from bob.auth.deps import Principal, Require
+from bob.auth.deps import OptionalPrincipal, Principal, Require, check_permission
 from bob.auth.permissions import Permission
 from bob.chat import admission, conversations
 from bob.chat import service as chat
@@ -42,7 +43,7 @@ from bob.chat.schemas import (
 )
 from bob.deps import Caller, LimiterDep, SessionDep, SettingsDep, client_ip, get_database, lets_in
 from bob.engines import phrases
-from bob.errors import Forbidden, NotFound, ValidationFailed, validation_problem
+from bob.errors import Forbidden, NotFound, Unauthorized, ValidationFailed, validation_problem
 from bob.openapi import problems
 from bob.pagination import PageDep
 from bob.settings import Settings
@@ -118,11 +119,7 @@ async def _respond(
         return answer
 
     if not _wants_stream(request):
-        reply: chat.ChatReply | None = None
-        async for event in chat.run(db=db, settings=settings, plan=plan):
-            if isinstance(event, chat.Done):
-                reply = event.reply
-        assert reply is not None
+        reply = await chat.collect(db=db, settings=settings, plan=plan)
         return remember(JSONResponse(reply.body(), headers=headers))
 
     async def stream() -> AsyncIterator[str]:
@@ -390,16 +387,55 @@ async def widget_history(
 # ---- door 3: authenticated callers ----------------------------------------------------------
 
 
-@router.post("/api/chat/session", status_code=status.HTTP_201_CREATED)
+DOOR_3_LOGIN = (
+    "door 3 is for logged-in callers: send 'Authorization: Bearer <token>' (from POST "
+    "/api/auth/login or POST /api/customers/auth/login) or the session cookie with its "
+    "X-CSRF-Token header. From a public page use POST /api/chat (pages on Bob's own site) or "
+    "POST /api/widget/chat (the widget on a business's site) instead"
+)
+
+
+@lets_in(Caller("permission", Permission.CHAT_MANAGE.value))
+async def door_3_caller(principal: OptionalPrincipal) -> Principal:
+    """A login holding chat.manage; an anonymous caller is told which door is theirs."""
+    if principal is None:
+        raise Unauthorized(DOOR_3_LOGIN)
+    check_permission(principal, Permission.CHAT_MANAGE)
+    return principal
+
+
+Door3Caller = Annotated[Principal, Depends(door_3_caller)]
+
+
+async def _door_3_tenant(
+    session: AsyncSession, principal: Principal, business_id: str | None
+) -> tuple[Tenant, bool]:
+    """The tenant of the login, or for a platform admin the business whose Bob they try (a
+    preview, charged to no one). The second value says which."""
+    own = principal.own_tenant
+    if business_id is None or business_id == own.business_id:
+        return own, False
+    if not principal.is_platform_admin:
+        raise Forbidden(
+            "business_id is for platform admins trying a business's Bob; your calls act for "
+            "your own business (leave it out)"
+        )
+    tenant = await tenants.get_tenant_by_business_id(session=session, business_id=business_id)
+    return tenant.ensure_serving(), True
+
+
+@router.post("/api/chat/session", status_code=status.HTTP_201_CREATED, responses=problems(404))
 async def create_session(
-    body: SessionCreate, request: Request, principal: ChatManager, session: SessionDep
+    body: SessionCreate, request: Request, principal: Door3Caller, session: SessionDep
 ) -> SessionCreated:
+    tenant, preview = await _door_3_tenant(session, principal, body.business_id)
     conversation = await conversations.start_console_session(
         session=session,
-        tenant=principal.own_tenant,
+        tenant=tenant,
         visitor=body.visitor or {},
         metadata=body.metadata or {},
         language=_language(request, ""),
+        preview_for=principal if preview else None,
     )
     return SessionCreated(session_id=conversation.session_id)
 
@@ -411,14 +447,22 @@ async def create_session(
     summary="Door 3: authenticated chat",
 )
 async def console_message(
-    body: ConsoleMessage, request: Request, principal: ChatManager, settings: SettingsDep
+    body: ConsoleMessage, request: Request, principal: Door3Caller, settings: SettingsDep
 ) -> Response:
+    async with get_database(request).transaction() as session:
+        tenant, preview = await _door_3_tenant(session, principal, body.business_id)
+        if preview:
+            # Only a conversation opened as a preview is one: it carries the note and the audit.
+            await conversations.get_preview(
+                session=session, tenant_id=tenant.id, session_id=body.session_id
+            )
     chat_input = chat.ChatInput(
-        tenant=principal.own_tenant,
+        tenant=tenant,
         channel=Channel.CONSOLE,
         message=body.message,
         session_id=body.session_id,
         language=_language(request, body.message),
+        free=preview,
     )
     return await _respond(request, settings, chat_input, {})
 

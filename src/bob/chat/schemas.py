@@ -34,9 +34,15 @@ class WidgetChatRequest(WriteModel):
     )
 
 
+# Platform admins only: the business whose Bob to try (a preview charged to no one); everyone
+# else acts for the tenant of their login.
+TryBusiness = Annotated[str | None, Field(min_length=1, max_length=63)]
+
+
 class SessionCreate(WriteModel):
     visitor: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
+    business_id: TryBusiness = None
 
 
 class SessionCreated(BaseModel):
@@ -46,6 +52,7 @@ class SessionCreated(BaseModel):
 class ConsoleMessage(WriteModel):
     session_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:\-]+$")
     message: str = _MESSAGE
+    business_id: TryBusiness = None
 
 
 class PersonaName(BaseModel):

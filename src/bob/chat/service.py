@@ -124,6 +124,8 @@ class ChatInput:
     require_visitor_token: bool = False
     language: str = "en"
     origin: str | None = None
+    # A platform admin trying a business's Bob: the business is not charged for it.
+    free: bool = False
     visitor: dict[str, Any] = field(default_factory=dict)
     metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -226,6 +228,12 @@ async def _history(session: AsyncSession, conversation_id: uuid.UUID) -> list[Tu
     return [Turn(role=m.role, content=m.content) for m in reversed(list(rows))]  # type: ignore[arg-type]
 
 
+async def _allowance(session: AsyncSession, chat: ChatInput) -> metering.ReplyAllowance:
+    if chat.free:  # a platform admin trying the business's Bob is charged to no one
+        return metering.ReplyAllowance(allowed=True)
+    return await metering.authorize_reply(session=session, tenant_id=chat.tenant.id)
+
+
 async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan:
     """Phase one, read-only: everything that can refuse the request happens here."""
     # Embedded before the transaction: on SQLite a transaction holds the write lock, and the
@@ -286,7 +294,7 @@ async def prepare(*, db: Database, settings: Settings, chat: ChatInput) -> _Plan
             plan.fixed_reply = phrases.no_answer_message(persona, language)
             plan.handoff, plan.handoff_reason = True, "no_answer"
             return plan
-        allowance = await metering.authorize_reply(session=session, tenant_id=chat.tenant.id)
+        allowance = await _allowance(session, chat)
         if not allowance.allowed:
             # Out of credits: the engine is not called; the business chose what happens.
             _out_of_credits(plan, allowance.at_zero)
@@ -365,6 +373,23 @@ async def run(*, db: Database, settings: Settings, plan: _Plan) -> AsyncIterator
         yield Token(reply.reply)
     yield Sources(reply.sources)
     yield Done(reply)
+
+
+async def collect(*, db: Database, settings: Settings, plan: _Plan) -> ChatReply:
+    """Phase two for a caller that wants the whole reply at once, not its stream."""
+    reply: ChatReply | None = None
+    async for event in run(db=db, settings=settings, plan=plan):
+        if isinstance(event, Done):
+            reply = event.reply
+    assert reply is not None  # run() always ends with Done
+    return reply
+
+
+async def answer(*, db: Database, settings: Settings, chat: ChatInput) -> ChatReply:
+    """Both phases, the whole reply at once."""
+    return await collect(
+        db=db, settings=settings, plan=await prepare(db=db, settings=settings, chat=chat)
+    )
 
 
 async def _get_or_create(
@@ -461,7 +486,7 @@ async def _store(
     cost: int,
 ) -> ChatReply:
     tenant = plan.input.tenant
-    turn = _Turn(reply_text, sources, result, cost)
+    turn = _Turn(reply_text, sources, result, 0 if plan.input.free else cost)
     async with db.transaction() as session:
         conversation, token, created = await _get_or_create(session, plan)
         if created:

@@ -33,7 +33,7 @@ from bob import __version__
 from bob.auth import tokens
 from bob.auth.cookies import CSRF_HEADER, SESSION_COOKIE
 from bob.auth.deps import SAFE_METHODS, Principal, principal_for_token
-from bob.auth.permissions import Permission
+from bob.auth.permissions import FRONT_OFFICE, Permission
 from bob.deps import get_database
 from bob.errors import BobError, Forbidden, Unauthorized
 from bob.settings import Settings
@@ -63,6 +63,8 @@ class NavItem:
     path: str
     label: str
     permission: Permission | None = None
+    # A heading shown above the first item of a group.
+    section: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,10 +108,21 @@ MISSION_CONTROL = Area(
         NavItem("/mission-control/pricebook", N_("Pricebook"), P.PRICEBOOK_MANAGE),
         NavItem("/mission-control/status", N_("System status"), P.PLATFORM_READ),
         NavItem("/mission-control/live", N_("Live feed"), P.PLATFORM_READ),
+        # The platform's own front office: the Customer Portal's pages, for the platform tenant.
+        NavItem("/portal/conversations", N_("Conversations"), P.CHAT_READ, N_("Front office")),
+        NavItem("/portal/knowledge", N_("Knowledge"), P.KNOWLEDGE_MANAGE, N_("Front office")),
+        NavItem("/portal/persona", N_("Persona"), P.PERSONA_MANAGE, N_("Front office")),
+        NavItem("/portal/widget", N_("Widget"), P.WIDGET_MANAGE, N_("Front office")),
+        NavItem("/portal/webhooks", N_("Webhooks"), P.WEBHOOK_MANAGE, N_("Front office")),
     ),
 )
 # Public pages (login, signup, the docs site) have an area with no navigation of its own.
 PUBLIC = Area("public", "Bob", "/", "/portal/login", False, ())
+
+
+# The Customer Portal's pages Mission Control reuses for the platform tenant: its navigation's
+# front office. (The platform's dashboard and audit log are Mission Control's own pages.)
+FRONT_OFFICE_PAGES = FRONT_OFFICE - {P.ANALYTICS_READ, P.AUDIT_READ}
 
 
 class LoginRequired(Exception):
@@ -360,7 +373,11 @@ def _area_page(area: Area, permission: Permission | None) -> Any:
         page = Page(request=request, settings=settings, area=area, language=language_of(request))
         page.principal = await _page_principal(request, settings, area)
         user = page.principal.user
-        if user.is_platform_admin != area.for_platform_admins:
+        if area is PORTAL and user.is_platform_admin and permission in FRONT_OFFICE_PAGES:
+            # The platform's own front office: a business's pages for the platform tenant,
+            # framed by Mission Control (its navigation, its login and logout).
+            page.area = MISSION_CONTROL
+        elif user.is_platform_admin != area.for_platform_admins:
             raise Forbidden(
                 page.t("Mission Control is for the people who run this installation.")
                 if area.for_platform_admins

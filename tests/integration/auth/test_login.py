@@ -53,10 +53,20 @@ async def test_admin_login_with_seed_body(
     body = response.json()
     assert body["user"]["role"] == "platform_admin"
     assert body["tenant"] is None
+    # The installation's own, and the front office of the platform tenant; never a business's
+    # team or money.
     assert set(body["user"]["permissions"]) == {
         "tenants.manage",
         "pricebook.manage",
         "platform.read",
+        "chat.manage",
+        "chat.read",
+        "persona.manage",
+        "knowledge.manage",
+        "widget.manage",
+        "webhook.manage",
+        "audit.read",
+        "analytics.read",
     }
 
 

@@ -114,6 +114,17 @@ async def test_each_area_is_for_its_own_audience(
     refused = await pages.get("/portal")
     assert refused.status_code == 403
     assert "platform admins use Mission Control" in refused.text
+    assert (await pages.get("/portal/team")).status_code == 403
+    # The platform's own front office: the portal's page, in Mission Control's frame.
+    for path in ("/portal/conversations", "/portal/persona", "/portal/widget", "/portal/webhooks"):
+        front_office = await pages.get(path)
+        assert front_office.status_code == 200, (path, front_office.text)
+        assert 'class="area-mission-control"' in front_office.text
+    knowledge = await pages.get("/portal/knowledge")
+    assert knowledge.status_code == 200
+    assert 'class="area-mission-control"' in knowledge.text
+    assert 'href="/mission-control/tenants"' in knowledge.text
+    assert '<li class="nav-section">Front office</li>' in knowledge.text
 
 
 async def test_a_tenant_user_cannot_log_in_at_mission_control(

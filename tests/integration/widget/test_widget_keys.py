@@ -377,7 +377,7 @@ async def test_agents_and_viewers_cannot_see_or_change_keys(
     assert await _keys(client, owner) == before
 
 
-async def test_anonymous_and_platform_admin_are_refused(
+async def test_anonymous_is_refused_and_a_platform_admin_sees_only_the_platform_keys(
     client: httpx.AsyncClient, db: Database, settings: Settings
 ) -> None:
     _, owner = await _owner(client, db, settings)
@@ -395,8 +395,17 @@ async def test_anonymous_and_platform_admin_are_refused(
     ]:
         anonymous = await client.request(method, url, json=body)
         assert anonymous.status_code == 401, (method, url, anonymous.text)
+    # An admin acts for the platform tenant: a business's key is not found there.
+    platform_keys = await client.get(KEYS, headers=admin_headers)
+    assert platform_keys.status_code == 200
+    assert key["id"] not in {k["id"] for k in platform_keys.json()["items"]}
+    for method, url, body in [
+        ("PATCH", path, {"label": "x"}),
+        ("POST", f"{path}/rotate", None),
+        ("DELETE", path, None),
+    ]:
         as_admin = await client.request(method, url, json=body, headers=admin_headers)
-        assert as_admin.status_code == 403, (method, url, as_admin.text)
+        assert as_admin.status_code == 404, (method, url, as_admin.text)
     assert await _keys(client, owner) == before
 
 
