@@ -80,7 +80,7 @@ ABOUT = [
         "/api/openapi.json.",
     ),
     Item(
-        "Can I run Bob on my own server?",
+        "Can I host Bob myself, on my own server?",
         "Yes. Bob is self-hostable: one command starts it with an embedded SQLite database, and "
         "in production it runs on PostgreSQL with Redis. One installation serves many "
         "businesses, each with its own knowledge, persona, widget, team and plan; the people "
