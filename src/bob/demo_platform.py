@@ -1,9 +1,9 @@
 """What the platform's own Bob knows about Bob (`bob demo`): the chat page at / and the door-1
 snippet with the platform's business id answer from it.
 
-The plans are written from the published pricebook each time (never copied numbers), so a run
-after a new version is published brings them up to date; the other items are written once and
-are the platform admins' to edit in Mission Control.
+The plans are written from the published pricebook (billing/plans_knowledge.py; publishing a
+new version rewrites them); the other items are written once and are the platform admins' to
+edit in Mission Control.
 """
 
 from __future__ import annotations
@@ -14,15 +14,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob import audit
-from bob.billing import pricebook
-from bob.billing.models import PricebookVersion
+from bob.billing import plans_knowledge, pricebook
 from bob.knowledge import service as knowledge
 from bob.knowledge.models import KnowledgeItem
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 
 TAG = "about-bob"
-PLANS_TAG = "plans"
 
 
 @dataclass(frozen=True)
@@ -103,57 +101,17 @@ ABOUT = [
 ]
 
 
-def _money(cents: int, currency: str) -> str:
-    return f"{cents / 100:,.2f} {currency}"
-
-
-def _seats(seats: int | None) -> str:
-    return "unlimited team seats" if seats is None else f"{seats} team seats"
-
-
-def plan_items(version: PricebookVersion) -> list[Item]:
-    """One item per plan and one overview, worded as visitors ask."""
-    terms = list(pricebook.terms_of(version).values())
-    tags = (TAG, PLANS_TAG)
-    lines = [
-        f"{plan.name}: {_money(plan.monthly_price_cents, version.currency)} a month, "
-        f"{plan.included_credits:,} AI credits a month, {_seats(plan.seats)}, "
-        f"{plan.integrations} integrations, {plan.support} support."
-        for plan in terms
-    ]
-    overview = Item(
-        "How much does Bob cost? What plans are there?",
-        f"Bob has {len(terms)} plans, paid monthly. " + " ".join(lines) + " An upgrade applies "
-        "at once with the extra credits; a downgrade waits for the next renewal.",
-        tags,
-    )
-    each = [
-        Item(
-            f"How much is the {plan.name} plan?",
-            f"The {plan.name} plan costs {_money(plan.monthly_price_cents, version.currency)} a "
-            f"month. It includes {plan.included_credits:,} AI credits every month, "
-            f"{_seats(plan.seats)}, {plan.integrations} integrations and {plan.support} support.",
-            tags,
-        )
-        for plan in terms
-    ]
-    return [overview, *each]
-
-
 async def ensure_platform_knowledge(
     *, session: AsyncSession, settings: Settings, tenant: Tenant
 ) -> None:
     """Idempotent: the items about Bob once, the plans as the published pricebook has them."""
-    existing = {
-        item.title: item
-        for item in await session.scalars(
-            select(KnowledgeItem).where(KnowledgeItem.tenant_id == tenant.id)
+    existing = set(
+        await session.scalars(
+            select(KnowledgeItem.title).where(KnowledgeItem.tenant_id == tenant.id)
         )
-    }
-    version = await pricebook.published_version(session=session)
-    for item in [*ABOUT, *plan_items(version)]:
-        found = existing.get(item.title)
-        if found is None:
+    )
+    for item in ABOUT:
+        if item.title not in existing:
             await knowledge.create_item(
                 session=session,
                 settings=settings,
@@ -163,12 +121,11 @@ async def ensure_platform_knowledge(
                 content=item.content,
                 tags=list(item.tags),
             )
-        elif PLANS_TAG in item.tags and found.content != item.content:
-            await knowledge.update_item(
-                session=session,
-                settings=settings,
-                tenant_id=tenant.id,
-                actor=audit.CLI,
-                item_id=found.id,
-                content=item.content,
-            )
+    await plans_knowledge.refresh(
+        session=session,
+        settings=settings,
+        actor=audit.CLI,
+        tenant=tenant,
+        version=await pricebook.published_version(session=session),
+        create=True,
+    )

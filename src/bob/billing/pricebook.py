@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bob import audit
 from bob.audit import Actor
+from bob.billing import plans_knowledge
 from bob.billing.models import PricebookVersion
 from bob.db.types import utcnow
 from bob.errors import Conflict, NotFound, ValidationFailed
@@ -202,10 +203,20 @@ async def publish(
         version,
         replaced=current.version if current else None,
     )
+    platform = await _platform_tenant(session, settings)
     await outbox.emit(
         session=session,
-        tenant=await _platform_tenant(session, settings),
+        tenant=platform,
         type="pricebook.published",
         data={"pricebook": {"version": version, "plans": draft.plans}},
+    )
+    # The platform's own Bob quotes the new prices from now on (where it has plan items).
+    await plans_knowledge.refresh(
+        session=session,
+        settings=settings,
+        actor=actor,
+        tenant=platform,
+        version=draft,
+        create=False,
     )
     return draft

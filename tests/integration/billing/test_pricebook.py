@@ -18,12 +18,13 @@ import pytest
 from sqlalchemy import select
 
 from bob import audit
+from bob.billing import plans_knowledge, pricebook
 from bob.db.session import Database
 from bob.events.models import Event
 from bob.settings import Settings
 from bob.tenants.models import Tenant
 from tests.cli.test_cli import bob, migrate_in_process, one_error_line, query
-from tests.conftest import FreshDatabase
+from tests.conftest import PUBLIC_URL, FreshDatabase
 from tests.factories import bearer, make_admin, make_tenant
 
 # pricebook-seed V1, written out here independently of the migration that seeds it.
@@ -416,3 +417,54 @@ async def test_cli_refuses_a_bad_file_in_one_line(
     assert "missing.json" in line
     # Nothing was published or left behind as a draft.
     assert await query(fresh_database, "SELECT version FROM pricebook_versions") == [1]
+
+
+# ---- what the platform's own Bob says about the plans ------------------------------------------
+
+
+async def _plan_items(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, str]:
+    listed = await client.get("/api/knowledge", params={"tag": "plans"}, headers=admin)
+    assert listed.status_code == 200, listed.text
+    return {item["title"]: item["content"] for item in listed.json()["items"]}
+
+
+async def test_publishing_rewrites_what_the_platform_bob_says_about_the_plans(
+    client: httpx.AsyncClient, db: Database, settings: Settings, admin: dict[str, str]
+) -> None:
+    # Without plan items (the default) a publish writes none.
+    assert await _plan_items(client, admin) == {}
+    async with db.transaction() as session:
+        platform = await session.get(Tenant, await platform_tenant_id(db, settings))
+        assert platform is not None
+        await plans_knowledge.refresh(
+            session=session,
+            settings=settings,
+            actor=audit.CLI,
+            tenant=platform,
+            version=await pricebook.published_version(session=session),
+            create=True,
+        )
+    try:
+        before = await _plan_items(client, admin)
+        assert "249.00 USD" in before["How much is the Pro plan?"]
+        await publish_version(client, admin, plans_with(pro={"monthly_price_cents": 26900}))
+        after = await _plan_items(client, admin)
+        assert "269.00 USD" in after["How much is the Pro plan?"]
+        assert after["How much is the Starter plan?"] == before["How much is the Starter plan?"]
+        reply = await client.post(
+            "/api/chat",
+            json={"message": "How much is the Pro plan?"},
+            headers={"Origin": PUBLIC_URL},
+        )
+        assert reply.status_code == 200, reply.text
+        assert "269.00 USD a month" in reply.json()["reply"]
+
+        await publish_version(client, admin, plans_with(pro={"name": "Professional"}))
+        renamed = await _plan_items(client, admin)
+        assert "How much is the Professional plan?" in renamed
+        assert "How much is the Pro plan?" not in renamed
+    finally:
+        await publish_version(client, admin, V1_PLANS)
+        listed = await client.get("/api/knowledge", params={"tag": "plans"}, headers=admin)
+        for item in listed.json()["items"]:
+            await client.delete(f"/api/knowledge/{item['id']}", headers=admin)
