@@ -492,11 +492,17 @@ def _message(message: Message, names: dict[uuid.UUID, str]) -> MessageRead:
     )
 
 
-@router.get("/api/chat/history/{session_id}")
-async def chat_history(session_id: str, principal: ChatReader, session: SessionDep) -> HistoryRead:
-    conversation = await conversations.get_by_session(
-        session=session, tenant_id=principal.tenant_id, session_id=session_id
-    )
+@router.get("/api/chat/history/{session_id}", responses=problems(403, 404))
+async def chat_history(
+    session_id: str,
+    principal: ChatReader,
+    session: SessionDep,
+    business_id: Annotated[str | None, Query(min_length=1, max_length=63)] = None,
+) -> HistoryRead:
+    """`business_id`: a platform admin reading a preview they opened with that business."""
+    tenant, preview = await _door_3_tenant(session, principal, business_id)
+    find = conversations.get_preview if preview else conversations.get_by_session
+    conversation = await find(session=session, tenant_id=tenant.id, session_id=session_id)
     return await _history(session, conversation)
 
 

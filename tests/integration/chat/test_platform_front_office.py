@@ -187,7 +187,15 @@ async def test_an_admin_tries_a_business_bob_charged_to_no_one_and_audited_twice
     assert reply.json()["credits_used"] == 0
     assert await _credits(client, shop) == before
 
-    # The business sees it in its own console, marked as a preview by whom.
+    # The admin reads it back with the same business_id; the business sees it in its own
+    # console, marked as a preview by whom.
+    as_admin = await client.get(
+        f"/api/chat/history/{session_id}",
+        params={"business_id": shop.business_id},
+        headers=admin,
+    )
+    assert as_admin.status_code == 200
+    assert [m["role"] for m in as_admin.json()["messages"]] == ["system", "visitor", "assistant"]
     transcript = await client.get(f"/api/chat/history/{session_id}", headers=shop.owner)
     assert transcript.status_code == 200
     first = transcript.json()["messages"][0]
