@@ -6,7 +6,13 @@ from datetime import timedelta
 import pytest
 
 from bob.auth import tokens
-from bob.auth.permissions import ROLE_PERMISSIONS, Permission, Role, permissions_for
+from bob.auth.permissions import (
+    FRONT_OFFICE,
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    permissions_for,
+)
 from bob.db.types import utcnow
 from bob.errors import Unauthorized
 from bob.settings import derive_key
@@ -78,12 +84,20 @@ def test_permission_table_matches_the_roles() -> None:
         Permission.BILLING_READ,
         Permission.ANALYTICS_READ,
     }
-    # No tenant role holds a platform permission and no platform admin a tenant one.
-    platform = ROLE_PERMISSIONS[Role.PLATFORM_ADMIN]
-    assert platform == {
+    # No tenant role holds a platform permission. Platform admins hold the front office's
+    # tenant permissions (for the platform tenant, the only one they act for), never a
+    # business's team or money.
+    platform_only = {
         Permission.TENANTS_MANAGE,
         Permission.PRICEBOOK_MANAGE,
         Permission.PLATFORM_READ,
     }
+    assert ROLE_PERMISSIONS[Role.PLATFORM_ADMIN] == platform_only | FRONT_OFFICE
+    assert permissions_for("admin") >= FRONT_OFFICE
+    assert not FRONT_OFFICE & {
+        Permission.TEAM_MANAGE,
+        Permission.BILLING_READ,
+        Permission.BILLING_MANAGE,
+    }
     for role in (Role.OWNER, Role.ADMIN, Role.AGENT, Role.VIEWER):
-        assert not (ROLE_PERMISSIONS[role] & platform)
+        assert not (ROLE_PERMISSIONS[role] & platform_only)
