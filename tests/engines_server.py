@@ -50,6 +50,8 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    # The client's side of the TCP connection: the same port means a reused connection.
+    client_port: int | None = None
 
     @property
     def system_prompt(self) -> str:
@@ -150,6 +152,7 @@ class FakeOpenAI:
                 path=request.url.path,
                 headers={k.lower(): v for k, v in request.headers.items()},
                 body=body,
+                client_port=request.client.port if request.client else None,
             )
         )
         if self.scenario == "status":

@@ -30,6 +30,7 @@ from bob.db import migrate
 from bob.db.session import Database
 from bob.deps import error_headers
 from bob.docsite.router import router as docs_router
+from bob.engines import openai as model_clients
 from bob.engines.router import router as engine_router
 from bob.errors import BobError, ConfigurationError, error_body, validation_problem
 from bob.governance.router import router as audit_router
@@ -176,6 +177,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
             if worker is not None:
                 stop.set()  # in-flight deliveries finish and are recorded first
                 await worker
+            await model_clients.close_clients()
             if database is None:
                 await db.dispose()
 

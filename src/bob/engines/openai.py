@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Collection
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -89,6 +91,66 @@ def _host(base_url: str) -> str:
     return urlsplit(base_url).hostname or "?"
 
 
+# Tenants with their own endpoint or key each get a client; past this many, the least recently
+# used one is closed (once any reply still using it has had its time).
+MAX_CLIENTS = 64
+ClientKey = tuple[str, str, bool, tuple[str, ...]]
+
+
+class _Clients:
+    """One event loop's SDK clients, one per (base URL, key, guard). Building one costs tens of
+    milliseconds of CPU and a new connection, so every reply to the same endpoint reuses it and
+    its open connections."""
+
+    def __init__(self) -> None:
+        self._open: OrderedDict[ClientKey, AsyncOpenAI] = OrderedDict()
+
+    def get(self, key: ClientKey, timeout_s: float) -> AsyncOpenAI:
+        client = self._open.get(key)
+        if client is None:
+            base_url, api_key, guarded, allowed_hosts = key
+            client = AsyncOpenAI(
+                base_url=base_url,
+                api_key=api_key,
+                max_retries=0,
+                # The SDK accepts an httpx client, though its annotation names only httpx2's.
+                http_client=cast("Any", http_client(guarded=guarded, allowed_hosts=allowed_hosts)),
+            )
+            self._open[key] = client
+            if len(self._open) > MAX_CLIENTS:
+                _, oldest = self._open.popitem(last=False)
+                # A reply that took it just before cannot outlast its own deadline.
+                loop = asyncio.get_running_loop()
+                loop.call_later(timeout_s + 1, lambda: loop.create_task(oldest.close()))
+        self._open.move_to_end(key)
+        return client
+
+    async def close(self) -> None:
+        while self._open:
+            _, client = self._open.popitem()
+            await client.close()
+
+
+# Per event loop: a client's connections belong to the loop that opened them (the app's; a test
+# or the CLI may run several loops, one after another or in threads).
+_POOLS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Clients] = weakref.WeakKeyDictionary()
+
+
+def _clients() -> _Clients:
+    loop = asyncio.get_running_loop()
+    pool = _POOLS.get(loop)
+    if pool is None:
+        pool = _POOLS[loop] = _Clients()
+    return pool
+
+
+async def close_clients() -> None:
+    """On shutdown: this loop's model clients and their connections."""
+    pool = _POOLS.pop(asyncio.get_running_loop(), None)
+    if pool is not None:
+        await pool.close()
+
+
 def http_client(*, guarded: bool, allowed_hosts: Collection[str]) -> httpx.AsyncClient | None:
     """The HTTP client the SDK talks through: its own for the installation's endpoint, which the
     operator chose and may be on this machine (Ollama, vLLM); for a URL a tenant chose, one whose
@@ -118,7 +180,12 @@ class OpenAIEngine:
         self.timeout_s = timeout_s
         self.guarded = guarded
         self.allowed_hosts = allowed_hosts
-        self._api_key = api_key
+        self._key: ClientKey = (
+            base_url,
+            api_key or _NO_KEY,
+            guarded,
+            tuple(sorted(allowed_hosts)),
+        )
 
     def __repr__(self) -> str:
         return f"OpenAIEngine(base_url={self.base_url!r}, model={self.model!r})"
@@ -139,44 +206,36 @@ class OpenAIEngine:
         model: str | None = None
         prompt_tokens: int | None = None
         completion_tokens: int | None = None
+        client = _clients().get(self._key, self.timeout_s)
         try:
-            async with AsyncOpenAI(
-                base_url=self.base_url,
-                api_key=self._api_key or _NO_KEY,
-                timeout=self.timeout_s,
-                max_retries=0,
-                # The SDK accepts an httpx client, though its annotation names only httpx2's.
-                http_client=cast(
-                    "Any", http_client(guarded=self.guarded, allowed_hosts=self.allowed_hosts)
-                ),
-            ) as client:
-                async with asyncio.timeout_at(deadline):
-                    response = await client.chat.completions.create(
-                        model=self.model,
-                        messages=cast("list[ChatCompletionMessageParam]", build_messages(request)),
-                        stream=True,
-                        stream_options={"include_usage": True},
-                        temperature=TEMPERATURE,
-                    )
-                try:
-                    chunks = aiter(response)
-                    while True:
-                        async with asyncio.timeout_at(deadline):
-                            chunk = await anext(chunks, None)
-                        if chunk is None:
-                            break
-                        model = model or _str(getattr(chunk, "model", None))
-                        usage = getattr(chunk, "usage", None)
-                        if usage is not None:
-                            prompt_tokens = _int(getattr(usage, "prompt_tokens", None))
-                            completion_tokens = _int(getattr(usage, "completion_tokens", None))
-                        piece = guard.feed(_content(chunk))
-                        if piece:
-                            handed_over = loop.time()
-                            yield TokenDelta(piece)
-                            deadline += loop.time() - handed_over
-                finally:
-                    await response.close()
+            async with asyncio.timeout_at(deadline):
+                response = await client.chat.completions.create(
+                    model=self.model,
+                    messages=cast("list[ChatCompletionMessageParam]", build_messages(request)),
+                    stream=True,
+                    stream_options={"include_usage": True},
+                    temperature=TEMPERATURE,
+                    timeout=self.timeout_s,
+                )
+            try:
+                chunks = aiter(response)
+                while True:
+                    async with asyncio.timeout_at(deadline):
+                        chunk = await anext(chunks, None)
+                    if chunk is None:
+                        break
+                    model = model or _str(getattr(chunk, "model", None))
+                    usage = getattr(chunk, "usage", None)
+                    if usage is not None:
+                        prompt_tokens = _int(getattr(usage, "prompt_tokens", None))
+                        completion_tokens = _int(getattr(usage, "completion_tokens", None))
+                    piece = guard.feed(_content(chunk))
+                    if piece:
+                        handed_over = loop.time()
+                        yield TokenDelta(piece)
+                        deadline += loop.time() - handed_over
+            finally:
+                await response.close()
         except UnsafeTarget as exc:
             raise self._fail(f"refused: {exc.reason}") from None
         except (TimeoutError, openai.APITimeoutError):

@@ -13,7 +13,7 @@ import pytest
 from openai import AsyncOpenAI
 
 from bob.engines.base import EngineError, EngineResult, TokenDelta, Turn, complete
-from bob.engines.openai import OpenAIEngine
+from bob.engines.openai import OpenAIEngine, close_clients
 from tests.engines_data import HOURS, PARKING, engine_request
 from tests.engines_server import HOST, FakeOpenAI, unused_port
 
@@ -298,3 +298,27 @@ async def test_the_fake_server_also_answers_without_streaming(fake_openai: FakeO
     assert completion.usage is not None
     assert completion.usage.total_tokens == 49
     assert fake_openai.requests[0].body.get("stream") in (None, False)
+
+
+async def test_replies_to_one_endpoint_share_a_client_and_its_connection(
+    fake_openai: FakeOpenAI,
+) -> None:
+    await close_clients()  # this loop starts with no client
+    for _ in range(3):
+        # A new engine per reply, as the pipeline builds one: the client outlives it.
+        await collect(engine_at(fake_openai), passages=[HOURS])
+    ports = {request.client_port for request in fake_openai.requests}
+    assert len(fake_openai.requests) == 3
+    assert len(ports) == 1
+    assert None not in ports
+
+    # Another key is another client, on a connection of its own.
+    await collect(engine_at(fake_openai, api_key="sk-another-tenant-0987654321"), passages=[HOURS])
+    other = fake_openai.requests[-1]
+    assert other.headers["authorization"] == "Bearer sk-another-tenant-0987654321"
+    assert other.client_port not in ports
+
+    # Closed on shutdown: the next reply opens a new one.
+    await close_clients()
+    await collect(engine_at(fake_openai), passages=[HOURS])
+    assert fake_openai.requests[-1].client_port not in ports | {other.client_port}
