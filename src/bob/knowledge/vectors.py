@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 import uuid
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -193,6 +194,15 @@ async def _matrix(
 # ---- search -------------------------------------------------------------------------------
 
 
+# Visitors ask the same questions again and again. A question's vector depends only on its text
+# and the model, so each process keeps the recent ones (about 1.5 KB each with 384 dimensions)
+# instead of spending the model's CPU time, or a network call, on them again.
+QUERY_CACHE_SIZE = 4096
+_recent: weakref.WeakKeyDictionary[embeddings.Embedder, OrderedDict[str, Vector]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 async def embed_query(*, settings: Settings, query: str) -> QueryVector | None:
     """The question as a vector, or None when there is no embedder or it failed (the caller
     then searches by words alone). Embed before opening a transaction where possible: on
@@ -200,12 +210,20 @@ async def embed_query(*, settings: Settings, query: str) -> QueryVector | None:
     embedder = embeddings.embedder_for(settings)
     if embedder is None or not query.strip():
         return None
-    try:
-        vector = await embedder.query(query)
-    except EmbeddingError as exc:
-        log.warning("question not embedded (%s); searching by words only", exc)
-        return None
-    return QueryVector(embedder.model, vector)
+    recent = _recent.setdefault(embedder, OrderedDict())
+    vector = recent.get(query)
+    if vector is None:
+        try:
+            vector = await embedder.query(query)
+        except EmbeddingError as exc:
+            log.warning("question not embedded (%s); searching by words only", exc)
+            return None
+        recent[query] = vector
+        if len(recent) > QUERY_CACHE_SIZE:
+            recent.popitem(last=False)
+    recent.move_to_end(query)
+    # A copy: whoever receives it may compute in place.
+    return QueryVector(embedder.model, vector.copy())
 
 
 async def dense_candidates(

@@ -496,3 +496,33 @@ async def test_knowledge_from_before_is_indexed_when_the_worker_starts(
         assert count == 1
     finally:
         await db.dispose()
+
+
+async def test_a_repeated_question_is_embedded_once(
+    fake_openai: FakeOpenAI, tmp_path: Path, migrated_url: str
+) -> None:
+    settings = make_settings(
+        migrated_url,
+        tmp_path,
+        embeddings="openai",
+        embeddings_base_url=fake_openai.base_url,
+        # A model of its own: a new embedder, with nothing remembered yet.
+        embeddings_model=f"fake-embed-{uuid.uuid4().hex[:8]}",
+        embeddings_api_key="embed-key",
+    )
+    question = "Can I park at the hotel?"
+    first = await vectors.embed_query(settings=settings, query=question)
+    again = await vectors.embed_query(settings=settings, query=question)
+    other = await vectors.embed_query(settings=settings, query="Are dogs welcome?")
+    assert first is not None
+    assert again is not None
+    assert other is not None
+    assert len(fake_openai.requests) == 2  # the repeated question cost no call
+    assert first.vector.tolist() == again.vector.tolist()
+    assert first.vector.tolist() != other.vector.tolist()
+    # Each caller gets its own copy to compute with.
+    expected = first.vector.tolist()
+    again.vector.fill(0)
+    third = await vectors.embed_query(settings=settings, query=question)
+    assert third is not None
+    assert third.vector.tolist() == expected
