@@ -21,7 +21,7 @@ from bob.billing.schemas import CreditAdjustment
 from bob.chat import conversations
 from bob.chat import service as chat
 from bob.chat.models import Channel
-from bob.chat.pages import ROLE_LABELS
+from bob.chat.pages import ROLE_LABELS, preview_language
 from bob.deps import SessionDep, get_database
 from bob.engines import service as engines
 from bob.errors import BobError, NotFound
@@ -403,7 +403,7 @@ async def start_preview(page: Tryer, session: SessionDep, tenant_id: str) -> Res
         tenant=tenant.ensure_serving(),
         visitor={},
         metadata={},
-        language=page.language.split("-")[0],
+        language=preview_language(page),
         preview_for=page.principal_required,
     )
     return page.redirect(_try_path(tenant, conversation.session_id))
@@ -472,7 +472,7 @@ async def preview_message(
                 channel=Channel.CONSOLE,
                 message=message,
                 session_id=session_id,
-                language=page.language.split("-")[0],
+                language=preview_language(page),
                 free=True,
             ),
         ),
